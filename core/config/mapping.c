@@ -1,0 +1,2 @@
+/* stub: to be written */
+typedef int rpu__stub_core_config_mapping_c;

@@ -1,0 +1,19 @@
+/* Internal: the BLAS calls the engine needs.  blas.c is the only file that
+ * includes cblas.h (DESIGN.md §1).  All matrices are row-major. */
+#ifndef RPU_CORE_UTIL_BLAS_H
+#define RPU_CORE_UTIL_BLAS_H
+
+/* C (m x n) = alpha * op(A) * op(B) + beta * C, op(X) = X or X^T.
+ * op(A) is m x k, op(B) is k x n. */
+void rpu__sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
+                const float *a, int lda, const float *b, int ldb, float beta,
+                float *c, int ldc);
+
+/* y (len m, or n if trans) = alpha * op(A) * x + beta * y; A is m x n. */
+void rpu__sgemv(int trans, int m, int n, float alpha, const float *a,
+                int lda, const float *x, float beta, float *y);
+
+/* Threads BLAS may use (0 < n). */
+void rpu__blas_set_threads(int n);
+
+#endif

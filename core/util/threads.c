@@ -1,0 +1,30 @@
+/* One thread setting for BLAS and OpenMP alike, so the two never
+ * oversubscribe the cores (each would otherwise start one thread per core). */
+#include <unistd.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "core/util/blas.h"
+#include "rpu/context.h"
+
+static int num_threads; /* 0: not set yet (all cores) */
+
+static int online_cores(void) {
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n > 0 ? (int)n : 1;
+}
+
+void rpu_set_num_threads(int n) {
+  if (n <= 0) n = online_cores();
+  num_threads = n;
+  rpu__blas_set_threads(n);
+#ifdef _OPENMP
+  omp_set_num_threads(n);
+#endif
+}
+
+int rpu_get_num_threads(void) {
+  return num_threads > 0 ? num_threads : online_cores();
+}

@@ -1,0 +1,2 @@
+/* stub */
+typedef int rpu__stub_simple;

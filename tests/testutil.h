@@ -1,0 +1,44 @@
+/* Shared test helpers: fresh contexts, configs from strings, temp files,
+ * and an assertion for "this error code, with a message naming X". */
+#ifndef RPU_TESTS_TESTUTIL_H
+#define RPU_TESTS_TESTUTIL_H
+
+#include <check.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "rpu/rpu.h"
+
+/* A fresh context with the test environment's plugin path (make check sets
+ * RPU_PLUGIN_PATH to the build tree and an empty RPU_PLUGIN_SYSTEM_PATH).
+ * Fails the test if it cannot be created. */
+rpu_context *tu_context(void);
+
+/* Parses a config from a JSON string or fails the test with the message. */
+rpu_config *tu_config(rpu_context *ctx, const char *json);
+
+/* A new empty temporary directory (removed by tu_rmdir); path is malloc'ed. */
+char *tu_tempdir(void);
+/* Removes a directory and the files in it (not recursive beyond one level). */
+void tu_rmdir(const char *dir);
+/* dir + "/" + name, malloc'ed. */
+char *tu_path(const char *dir, const char *name);
+void tu_write_file(const char *path, const void *data, size_t len);
+/* Whole file, NUL-terminated, malloc'ed; *len may be NULL. */
+char *tu_read_file(const char *path, size_t *len);
+/* Value of an environment variable the test harness must set. */
+const char *tu_env(const char *name);
+
+/* Asserts rc == code and that the last error message contains `needle`. */
+#define tu_assert_error(rc, code, needle)                                        \
+  do {                                                                           \
+    int tu_rc_ = (rc);                                                           \
+    const rpu_error *tu_e_ = rpu_error_last();                                   \
+    ck_assert_msg(tu_rc_ == (code), "expected %s, got %s (%s)",                  \
+                  rpu_status_name(code), rpu_status_name(tu_rc_), tu_e_->message); \
+    ck_assert_msg(strstr(tu_e_->message, (needle)) != NULL,                      \
+                  "error message \"%s\" does not mention \"%s\"", tu_e_->message, \
+                  (needle));                                                     \
+  } while (0)
+
+#endif
