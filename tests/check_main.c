@@ -17,6 +17,7 @@ static const suite_entry suites[] = {
     {"models", suite_models},       {"params", suite_params},
     {"config", suite_config},       {"tile_fp", suite_tile_fp},
     {"checkpoint", suite_checkpoint},
+    {"pulsed_devices", suite_pulsed_devices},
 };
 
 static int wanted(const char *name, int argc, char **argv) {

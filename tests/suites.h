@@ -13,5 +13,6 @@ Suite *suite_params(void);
 Suite *suite_config(void);
 Suite *suite_tile_fp(void);
 Suite *suite_checkpoint(void);
+Suite *suite_pulsed_devices(void);
 
 #endif

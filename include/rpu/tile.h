@@ -61,6 +61,12 @@ RPU_API int rpu_tile_set_weights(rpu_tile *t, const float *w);
 /* Copies the tile's weights into w (out_size x in_size). */
 RPU_API int rpu_tile_get_weights(rpu_tile *t, float *w);
 
+/* Applies counts[i*in_size + j] signed pulses to element (i, j) through the
+ * device's pulse hook (positive = down, negative = up; SPEC.md §3.3), the
+ * way rpu-response probes a device.  Pulsed devices only (RPU_EUNSUPPORTED
+ * otherwise). */
+RPU_API int rpu_tile_apply_pulses(rpu_tile *t, const int32_t *counts);
+
 /* Inference tiles: applies programming noise (SPEC.md §6.1). */
 RPU_API int rpu_tile_program(rpu_tile *t);
 

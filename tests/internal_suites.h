@@ -1,0 +1,10 @@
+/* Suites of tests/check_internal: unit tests of internal engine modules. */
+#ifndef RPU_TESTS_INTERNAL_SUITES_H
+#define RPU_TESTS_INTERNAL_SUITES_H
+
+#include <check.h>
+
+Suite *suite_io(void);
+Suite *suite_pulse(void);
+
+#endif
