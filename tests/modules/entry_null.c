@@ -1,2 +1,4 @@
-/* stub: to be written */
-typedef int rpu__stub_tests_modules_entry_null_c;
+/* Broken test plugin: the entry exists but returns NULL. */
+#include "rpu/plugin.h"
+
+RPU_PLUGIN_DEFINE(entry_null, (const rpu_plugin_info *)NULL)
