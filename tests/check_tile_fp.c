@@ -481,26 +481,42 @@ START_TEST(analog_device_bounds) {
 }
 END_TEST
 
-START_TEST(analog_unsupported_paths) {
+/* The analog engine's non-ideal paths with the test device (constant steps
+ * of dw_min = 0.01, no noise).  Update: DETERMINISTIC_IMPLICIT with a fixed
+ * BL of 10 and no update management (SPEC.md §3.2, §3.3): lr = 0.1,
+ * A = B = sqrt(lr / (g BL)) = 1, so q_x = clamp(B |x_j|, 0, 1) = 1 for
+ * x = (1, 0, -1) and q_d = A |d_i| = 0.5 for d = (0.5, -0.5); each element
+ * with x_j != 0 receives c = rint(BL q_d q_x) = 5 coincidences of sign
+ * sign(d_i) sign(x_j) (positive = down), i.e. W = -lr d x^T exactly:
+ * [[-0.05, 0, 0.05], [0.05, 0, -0.05]], 20 pulses in all.  (The
+ * stochastic pulse types are tested statistically in tests/check_pulse.c.) */
+START_TEST(analog_paths) {
   load_good_extra();
-  rpu_tile *t = new_tile(SINGLE_CFG("1", "false", "\"STOCHASTIC_COMPRESSED\""), 2, 3, 1);
-  float w[6], w2[6], x[3] = {1, 0, -1}, y[2], d[2] = {0.5f, -0.5f}, dx[3];
+  rpu_tile *t = new_tile(SINGLE_CFG("1", "false",
+                                    "\"DETERMINISTIC_IMPLICIT\", \"desired_bl\": 10, "
+                                    "\"update_bl_management\": false, "
+                                    "\"update_management\": false"),
+                         2, 3, 1);
+  float w[6], x[3] = {1, 0, -1}, y[2], d[2] = {0.5f, -0.5f}, dx[3];
   memset(w, 0, sizeof w); /* zero weights lie within any device's bounds */
   set_w(t, w);
-  get_w(t, w);
-  tu_assert_error(rpu_tile_forward(t, x, y, 1), RPU_EUNSUPPORTED,
-                  "forward IO is not implemented yet");
+  /* Non-ideal forward: zero weights give outputs that are pure output
+   * noise, quantised and bounded: finite and within out_bound. */
+  ck_assert_int_eq(rpu_tile_forward(t, x, y, 1), 0);
+  for (int i = 0; i < 2; i++) ck_assert(isfinite(y[i]) && fabsf(y[i]) <= 12.0f);
   ck_assert_int_eq(rpu_tile_backward(t, d, dx, 1), 0); /* backward is perfect */
-  tu_assert_error(rpu_tile_update(t, x, d, 1, 0.1f), RPU_EUNSUPPORTED,
-                  "STOCHASTIC_COMPRESSED");
-  get_w(t, w2);
-  ck_assert_mem_eq(w, w2, sizeof w);
+  for (int j = 0; j < 3; j++) ck_assert(dx[j] == 0.0f);
+  ck_assert_int_eq(rpu_tile_update(t, x, d, 1, 0.1f), 0);
+  get_w(t, w);
+  const float want[6] = {-0.05f, 0.0f, 0.05f, 0.05f, 0.0f, -0.05f};
+  for (int k = 0; k < 6; k++) ck_assert_float_eq(w[k], want[k]);
   tu_assert_error(rpu_tile_program(t), RPU_EUNSUPPORTED, "SingleRPUConfig");
   rpu_tile_counters c;
   rpu_tile_get_counters(t, &c);
-  ck_assert_uint_eq(c.forward_mvms, 0);
+  ck_assert_uint_eq(c.forward_mvms, 1);
   ck_assert_uint_eq(c.backward_mvms, 1);
-  ck_assert_uint_eq(c.updates, 0);
+  ck_assert_uint_eq(c.updates, 1);
+  ck_assert_uint_eq(c.pulses, 20);
   ck_assert_int_eq(rpu_tile_post_update_step(t), 0);
   rpu_tile_free(t);
 }
@@ -648,7 +664,7 @@ Suite *suite_tile_fp(void) {
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_add_test(tc, analog_perfect_equals_fp);
   tcase_add_test(tc, analog_device_bounds);
-  tcase_add_test(tc, analog_unsupported_paths);
+  tcase_add_test(tc, analog_paths);
   tcase_add_test(tc, inference_not_yet);
   suite_add_tcase(s, tc);
   tc = tcase_create("devices");

@@ -61,6 +61,7 @@ static const field step_fields[] = {
     {"program", offsetof(rpu__tile_steps, program)},
     {"drift", offsetof(rpu__tile_steps, drift)},
     {"modifier", offsetof(rpu__tile_steps, modifier)},
+    {"apply_pulses", offsetof(rpu__tile_steps, apply_pulses)},
 };
 static const field counter_fields[] = {
     {"forward_mvms", offsetof(rpu_tile_counters, forward_mvms)},

@@ -222,6 +222,46 @@ int rpu_tile_drift(rpu_tile *t, double t_seconds) {
   return 0;
 }
 
+/* Probes the device the way rpu-response does: counts go straight to the
+ * device's pulse hook, row by row, bypassing the pulse engine. */
+int rpu_tile_apply_pulses(rpu_tile *t, const int32_t *counts) {
+  static const char fn[] = "rpu_tile_apply_pulses";
+  int rc;
+  if ((rc = check_tile(fn, t)) < 0 || (rc = check_buf(fn, "counts", counts)) < 0)
+    return rc;
+  if (!RPU__DEV_HAS(t->dev_vt, pulse_row))
+    return unsupported(t, fn, "the device takes no pulses (not a pulsed device)");
+  size_t in = (size_t)t->in_size;
+  int *cols = malloc(in * sizeof *cols);
+  int32_t *row_counts = malloc(in * sizeof *row_counts);
+  if (cols == NULL || row_counts == NULL) {
+    free(cols);
+    free(row_counts);
+    return rpu__error_set(RPU_ENOMEM, fn, "%s: out of memory", fn);
+  }
+  uint64_t pulses = 0;
+  for (int i = 0; i < t->out_size; i++) {
+    const int32_t *c = counts + (size_t)i * in;
+    int n = 0;
+    for (size_t j = 0; j < in; j++) {
+      if (c[j] == 0) continue;
+      cols[n] = (int)j;
+      row_counts[n++] = c[j];
+      pulses += c[j] < 0 ? (uint64_t)(-(int64_t)c[j]) : (uint64_t)c[j];
+    }
+    if (n == 0) continue;
+    rpu_rng_cursor cur = rpu__tile_cursor(t, RPU_RNG_UPDATE, t->steps.apply_pulses,
+                                          RPU__SUB_APPLY_PULSES + (uint32_t)i);
+    t->dev_vt->pulse_row(t->dev_state, t->w + (size_t)i * in, i, cols, row_counts, n,
+                         &cur);
+  }
+  free(cols);
+  free(row_counts);
+  t->counters.pulses += pulses;
+  t->steps.apply_pulses++;
+  return 0;
+}
+
 int rpu_tile_get_counters(const rpu_tile *t, rpu_tile_counters *out) {
   static const char fn[] = "rpu_tile_get_counters";
   int rc;

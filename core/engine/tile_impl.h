@@ -23,6 +23,12 @@
  * post-update noise never overlaps the pulse trains. */
 #define RPU__SUB_POST_UPDATE 0xffffff00u
 #define RPU__SUB_SET_WEIGHTS 0xffffff01u
+/* rpu_tile_apply_pulses: row i draws from sub RPU__SUB_APPLY_PULSES + i
+ * (rows < 2^20), apart from the pulse engine's per-row subs 0..rows-1. */
+#define RPU__SUB_APPLY_PULSES 0x40000000u
+/* Construction draws of the analog engine's IO pipelines (per-output
+ * offsets, non-linearities, ...), apart from the device's sub 0. */
+#define RPU__SUB_IO_CONSTRUCTION 0xffffff10u
 
 /* Per-purpose RNG step counters: each counts the calls that drew (or may
  * draw) from its stream, and is the `step` of the next such call's
@@ -36,6 +42,7 @@ typedef struct rpu__tile_steps {
   uint32_t program;     /* RPU_RNG_PROGRAM: rpu_tile_program calls */
   uint32_t drift;       /* RPU_RNG_DRIFT: rpu_tile_drift calls */
   uint32_t modifier;    /* RPU_RNG_MODIFIER: weight-modifier draws */
+  uint32_t apply_pulses; /* RPU_RNG_UPDATE, subs RPU__SUB_APPLY_PULSES + i */
 } rpu__tile_steps;
 
 typedef struct rpu__tile_engine rpu__tile_engine;
