@@ -58,9 +58,9 @@ static void get_w(rpu_tile *t, float *w) {
 }
 
 /* SPEC.md §9.2 item 1 on any noise-free tile: forward = x W^T, backward =
- * d W, update = W - lr d^T x, batch 4, expected values from naive loops. */
-static void check_exact_mvms(rpu_tile *t, int out, int in) {
-  enum { B = 4 };
+ * d W, update = W - lr d^T x, batch B, expected values from naive loops.
+ * (Batch 1 takes the level-2 BLAS path of core/util/blas.c.) */
+static void check_exact_mvms(rpu_tile *t, int out, int in, int B) {
   float *w = malloc(sizeof(float) * (size_t)(out * in));
   float *w2 = malloc(sizeof(float) * (size_t)(out * in));
   float *x = malloc(sizeof(float) * (size_t)(B * in));
@@ -126,7 +126,10 @@ static void check_exact_mvms(rpu_tile *t, int out, int in) {
 
 START_TEST(fp_exact_mvm) {
   rpu_tile *t = new_tile(FP_CFG, 3, 5, 1);
-  check_exact_mvms(t, 3, 5);
+  check_exact_mvms(t, 3, 5, 1);
+  rpu_tile_free(t);
+  t = new_tile(FP_CFG, 3, 5, 1);
+  check_exact_mvms(t, 3, 5, 4);
   rpu_tile_counters c;
   ck_assert_int_eq(rpu_tile_get_counters(t, &c), 0);
   /* check_exact_mvms ran 1 forward and 1 backward of batch 4, 2 updates. */
@@ -446,7 +449,7 @@ START_TEST(analog_perfect_equals_fp) {
   /* Bounds +-10 hold every value check_exact_mvms produces (|w| <= 1.5,
    * |lr d^T x| <= 0.25 * 4 * 2.25). */
   rpu_tile *t = new_tile(SINGLE_CFG("10", "true", "\"NONE\""), 3, 5, 1);
-  check_exact_mvms(t, 3, 5);
+  check_exact_mvms(t, 3, 5, 4);
   rpu_tile_free(t);
 }
 END_TEST
