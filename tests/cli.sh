@@ -117,6 +117,16 @@ json_assert "config" "d['rpu_config'] == 'FloatingPointRPUConfig' and d['device'
 cp "$tmp/out" "$tmp/default.json"
 run check "$tmp/default.json"; expect_rc 0 "check (config output)"
 out_has "ok: $tmp/default.json (FloatingPointRPUConfig, device FloatingPointDevice)" "check (config output)"
+# config --doc: the parameter reference; SPEC.md §2.1 defaults of the IO
+# section (out_noise 0.06, 9-bit ADC: out_res 1/510) and §3.1 (desired_bl 31).
+run config SingleRPUConfig --doc; expect_rc 0 "config --doc"
+for s in "device: ConstantStepDevice" "forward:" "backward:" "update:" "mapping:" "dw_min"; do
+  out_has "$s" "config --doc"
+done
+grep -E -q "^  out_noise +real +0.06 " "$tmp/out" || fail "config --doc: no out_noise 0.06 row"
+grep -E -q "^  desired_bl +int +31 " "$tmp/out" || fail "config --doc: no desired_bl 31 row"
+out_lacks "clip:" "config --doc (SingleRPUConfig has no clip section)"
+run describe FloatingPointDevice --doc; expect_rc 2 "--doc outside config"
 run config NoSuchRPUConfig; expect_rc 1 "config unknown"; err_has "SingleRPUConfig" "config unknown (lists valid types)"
 
 # ---------------------------------------------------------------- check: configs

@@ -2,7 +2,7 @@
  *
  *   rpu-plugins list [--all] [--json] [--plugin-path DIR]...
  *   rpu-plugins describe NAME [--json] [--plugin-path DIR]...
- *   rpu-plugins config TYPE [--plugin-path DIR]...
+ *   rpu-plugins config TYPE [--doc] [--plugin-path DIR]...
  *   rpu-plugins check FILE [--plugin-path DIR]...
  *
  * Output formats are a contract (docs/cli.md); the JSON is written by hand
@@ -25,7 +25,9 @@ static const char usage_text[] =
     "                       range, unit, doc)\n"
     "  config TYPE          a complete default config of an RPU config type\n"
     "                       (FloatingPointRPUConfig, SingleRPUConfig, UnitCellRPUConfig,\n"
-    "                       InferenceRPUConfig, DigitalRankUpdateRPUConfig)\n"
+    "                       InferenceRPUConfig, DigitalRankUpdateRPUConfig); with\n"
+    "                       --doc, every parameter of its device and sections with\n"
+    "                       type, default, range, unit and doc\n"
     "  check FILE           FILE.json: parse the config fully and build a small tile\n"
     "                       with it; otherwise FILE is a plugin: load it first,\n"
     "                       validate its descriptor and create/pulse/destroy each model\n"
@@ -33,6 +35,7 @@ static const char usage_text[] =
     "Options:\n"
     "  --all                list: also the files that were rejected, with the reason\n"
     "  --json               list, describe: machine-readable output\n"
+    "  --doc                config: the parameter reference instead of JSON\n"
     "  --plugin-path DIR    search DIR for plugins first (repeatable)\n"
     "  --help               show this help and exit\n"
     "  --version            show the version and exit\n"
@@ -48,6 +51,7 @@ typedef struct args {
   const char *operand; /* NAME, TYPE or FILE */
   int all;
   int json;
+  int doc; /* config --doc */
   cli_plugin_paths paths;
 } args;
 
@@ -63,6 +67,8 @@ static void param_strings(const rpu_param_desc *p, char *def, size_t def_len, ch
                           size_t range_len);
 static void print_default_json(const rpu_param_desc *p);
 static int has_numeric_range(const rpu_param_desc *p);
+static void print_param_table(const rpu_param_desc *params, size_t n);
+static int print_config_doc(const rpu_config *cfg);
 static void print_padded(const char *s, int width);
 
 int main(int argc, char **argv) {
@@ -94,7 +100,8 @@ static int parse_args(int argc, char **argv, args *a) {
   static const struct option longopts[] = {
       {"all", no_argument, NULL, 'a'},          {"json", no_argument, NULL, 'j'},
       {"plugin-path", required_argument, NULL, 'p'}, {"help", no_argument, NULL, 'h'},
-      {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0}};
+      {"version", no_argument, NULL, 'V'},      {"doc", no_argument, NULL, 'd'},
+      {NULL, 0, NULL, 0}};
   if (argc < 2) return cli_usage_error("missing command (list, describe, config, check)");
   const char *cmd = argv[1];
   if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
@@ -120,6 +127,7 @@ static int parse_args(int argc, char **argv, args *a) {
     switch (c) {
     case 'a': a->all = 1; break;
     case 'j': a->json = 1; break;
+    case 'd': a->doc = 1; break;
     case 'p':
       if (optarg[0] == '\0') return cli_usage_error("--plugin-path needs a directory");
       if (cli_plugin_paths_add(&a->paths, optarg) != 0) return cli_user_error("out of memory");
@@ -136,6 +144,8 @@ static int parse_args(int argc, char **argv, args *a) {
   }
   int list = strcmp(cmd, "list") == 0;
   if (a->all && !list) return cli_usage_error("--all is an option of 'list' only");
+  if (a->doc && strcmp(cmd, "config") != 0)
+    return cli_usage_error("--doc is an option of 'config' only");
   if (a->json && strcmp(cmd, "list") != 0 && strcmp(cmd, "describe") != 0)
     return cli_usage_error("--json is an option of 'list' and 'describe' only");
   if (list && a->operand != NULL)
@@ -284,30 +294,38 @@ static int cmd_describe(const args *a) {
     if (d->n_params == 0) {
       printf("Parameters: none\n");
     } else {
-      /* Column widths of NAME, TYPE, DEFAULT, RANGE, UNIT. */
-      int w[5] = {4, 4, 7, 5, 4};
-      for (uint32_t i = 0; i < d->n_params; i++) {
-        const rpu_param_desc *p = &d->params[i];
-        char def[256], range[512];
-        param_strings(p, def, sizeof def, range, sizeof range);
-        int l[5] = {(int)strlen(p->name), (int)strlen(rpu_param_type_name(p->type)),
-                    (int)strlen(def), (int)strlen(range),
-                    (int)strlen(p->unit != NULL && *p->unit ? p->unit : "-")};
-        for (int k = 0; k < 5; k++)
-          if (l[k] > w[k]) w[k] = l[k];
-      }
-      printf("Parameters:\n  ");
-      print_padded("NAME", w[0]);
-      print_padded("TYPE", w[1]);
-      print_padded("DEFAULT", w[2]);
-      print_padded("RANGE", w[3]);
-      print_padded("UNIT", w[4]);
-      printf("DOC\n");
-      for (uint32_t i = 0; i < d->n_params; i++) print_param_human(&d->params[i], w);
+      printf("Parameters:\n");
+      print_param_table(d->params, d->n_params);
     }
   }
   rpu_context_free(ctx);
   return CLI_EXIT_OK;
+}
+
+/* The human table of a schema: a header line, then one line a parameter
+ * with type, default, range, unit and doc (rpu-plugins describe, config
+ * --doc). */
+static void print_param_table(const rpu_param_desc *params, size_t n) {
+  /* Column widths of NAME, TYPE, DEFAULT, RANGE, UNIT. */
+  int w[5] = {4, 4, 7, 5, 4};
+  for (size_t i = 0; i < n; i++) {
+    const rpu_param_desc *p = &params[i];
+    char def[256], range[512];
+    param_strings(p, def, sizeof def, range, sizeof range);
+    int l[5] = {(int)strlen(p->name), (int)strlen(rpu_param_type_name(p->type)),
+                (int)strlen(def), (int)strlen(range),
+                (int)strlen(p->unit != NULL && *p->unit ? p->unit : "-")};
+    for (int k = 0; k < 5; k++)
+      if (l[k] > w[k]) w[k] = l[k];
+  }
+  printf("  ");
+  print_padded("NAME", w[0]);
+  print_padded("TYPE", w[1]);
+  print_padded("DEFAULT", w[2]);
+  print_padded("RANGE", w[3]);
+  print_padded("UNIT", w[4]);
+  printf("DOC\n");
+  for (size_t i = 0; i < n; i++) print_param_human(&params[i], w);
 }
 
 static void print_param_human(const rpu_param_desc *p, int w[5]) {
@@ -415,6 +433,8 @@ static int cmd_config(const args *a) {
   char *json = NULL;
   if (rpu_config_default(&cfg, ctx, a->operand) != 0 || rpu_config_to_json(cfg, &json) != 0) {
     rc = cli_rpu_error(NULL);
+  } else if (a->doc) {
+    rc = print_config_doc(cfg);
   } else {
     size_t n = strlen(json);
     fputs(json, stdout);
@@ -424,6 +444,44 @@ static int cmd_config(const args *a) {
   rpu_config_free(cfg);
   rpu_context_free(ctx);
   return rc;
+}
+
+/* The reference of a config type: its device and every section it takes,
+ * each parameter with type, default, range, unit and doc. */
+static int print_config_doc(const rpu_config *cfg) {
+  static const char *const sections[] = {"forward", "backward", "update", "mapping",
+                                         "pre_post.input_range", "clip", "modifier",
+                                         "remap"};
+  rpu_config_type type = rpu_config_get_type(cfg);
+  const rpu_model_desc *dev = rpu_device_spec_model(rpu_config_device(cfg));
+  printf("%s\n\n", rpu_config_type_name(type));
+  if (dev != NULL) {
+    printf("device: %s (default; any model of the accepted class may be named in "
+           "\"type\")\n  %s\n",
+           dev->name, dev->summary);
+    print_param_table(dev->params, dev->n_params);
+    printf("\n");
+  }
+  for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++) {
+    /* A section belongs to the type if the default config carries it. */
+    int has = 0;
+    if (strcmp(sections[i], "forward") == 0) has = rpu_config_forward(cfg) != NULL;
+    else if (strcmp(sections[i], "backward") == 0 || strcmp(sections[i], "update") == 0)
+      has = rpu_config_update(cfg) != NULL && type != RPU_CONFIG_INFERENCE;
+    else if (strcmp(sections[i], "clip") == 0 || strcmp(sections[i], "modifier") == 0 ||
+             strcmp(sections[i], "remap") == 0)
+      has = type == RPU_CONFIG_INFERENCE;
+    else
+      has = 1;
+    if (!has) continue;
+    const rpu_param_desc *params = NULL;
+    size_t n = 0;
+    if (rpu_config_section_schema(sections[i], &params, &n) != 0) return cli_rpu_error(NULL);
+    printf("%s:\n", sections[i]);
+    print_param_table(params, n);
+    printf("\n");
+  }
+  return CLI_EXIT_OK;
 }
 
 /* ----- check ------------------------------------------------------------------ */
