@@ -241,6 +241,10 @@ START_TEST(test_unknown_key) {
                                    "\"mapping\": {\"max_inputsize\": 3}}"),
                   RPU_ECONFIG, "mapping.max_inputsize: unknown key (did you mean "
                                "\"max_input_size\"?)");
+  /* The issue's own example, on a pulsed device. */
+  tu_assert_error(parse_fails(ctx, "{\"rpu_config\": \"SingleRPUConfig\", \"device\": "
+                                   "{\"type\": \"SoftBoundsDevice\", \"dw_minn\": 0.1}}"),
+                  RPU_ECONFIG, "t.json: device.dw_minn: unknown key (did you mean \"dw_min\"?)");
   rpu_context_free(ctx);
 }
 END_TEST
