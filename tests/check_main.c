@@ -1,17 +1,9 @@
-/* The master Check runner: one suite per module (DESIGN.md §10).
- * Usage: check_rpu [SUITE...] runs only the named suites. */
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
+/* tests/check_rpu: the suites that drive the library through its public
+ * API.  Usage: check_rpu [SUITE...] runs only the named suites. */
+#include "tests/runner.h"
 #include "tests/suites.h"
 
-typedef struct {
-  const char *name;
-  Suite *(*make)(void);
-} suite_entry;
-
-static const suite_entry suites[] = {
+static const test_suite_entry suites[] = {
     {"error", suite_error},         {"rng", suite_rng},
     {"threads", suite_threads},     {"plugin", suite_plugin},
     {"models", suite_models},       {"params", suite_params},
@@ -20,29 +12,6 @@ static const suite_entry suites[] = {
     {"pulsed_devices", suite_pulsed_devices},
 };
 
-static int wanted(const char *name, int argc, char **argv) {
-  if (argc <= 1) return 1;
-  for (int i = 1; i < argc; i++)
-    if (strcmp(argv[i], name) == 0) return 1;
-  return 0;
-}
-
 int main(int argc, char **argv) {
-  SRunner *sr = NULL;
-  for (size_t i = 0; i < sizeof suites / sizeof suites[0]; i++) {
-    if (!wanted(suites[i].name, argc, argv)) continue;
-    Suite *s = suites[i].make();
-    if (sr == NULL)
-      sr = srunner_create(s);
-    else
-      srunner_add_suite(sr, s);
-  }
-  if (sr == NULL) {
-    fprintf(stderr, "check_rpu: no suite matches\n");
-    return 2;
-  }
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return test_run_suites("check_rpu", suites, sizeof suites / sizeof suites[0], argc, argv);
 }
