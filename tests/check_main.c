@@ -9,7 +9,7 @@ static const test_suite_entry suites[] = {
     {"models", suite_models},       {"params", suite_params},
     {"config", suite_config},       {"tile_fp", suite_tile_fp},
     {"checkpoint", suite_checkpoint},
-    {"pulsed_devices", suite_pulsed_devices},
+    {"pulsed_devices", suite_pulsed_devices}, {"tile_analog", suite_tile_analog},
 };
 
 int main(int argc, char **argv) {

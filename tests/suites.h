@@ -14,5 +14,6 @@ Suite *suite_config(void);
 Suite *suite_tile_fp(void);
 Suite *suite_checkpoint(void);
 Suite *suite_pulsed_devices(void);
+Suite *suite_tile_analog(void);
 
 #endif

@@ -1,0 +1,152 @@
+/* Pulsed devices driven through the analog tile: the deterministic pulse
+ * types give exact weight traces that follow from the SPEC.md §4.6
+ * equations by hand (issue 4: "DETERMINISTIC_IMPLICIT and MEAN_COUNT give
+ * exact, hand-computable weight traces for each device with variation
+ * switched off").
+ *
+ * One update of x = (1), d = (-/+1) with lr = 0.1, a fixed BL of 1 and no
+ * update management (SPEC.md §3.2) has A = B = sqrt(lr / (g BL)) = 1 for a
+ * granularity g = dw_min = 0.1, so both lines carry probability 1 and:
+ *   DETERMINISTIC_IMPLICIT: c = rint(BL q_d q_x) = rint(1 * 1 * 1) = 1,
+ *   MEAN_COUNT: n_x = n_d = rint(BL p) = 1, c = rint(n_d / BL * n_x) = 1;
+ * the sign is sign(d) sign(x): d = -1 is one up pulse, d = +1 one down
+ * pulse.  (PowStep's granularity is dw_min 0.5^gamma, §4.3, so its lr is
+ * scaled to keep A = B = 1; PiecewiseStep's is dw_min times the middle
+ * node.) */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "tests/suites.h"
+#include "tests/testutil.h"
+
+/* Variation off: every d2d spread and the cycle-to-cycle noise are 0. */
+#define NO_VARIATION                                                          \
+  "\"dw_min_dtod\": 0, \"dw_min_std\": 0, \"up_down_dtod\": 0, "              \
+  "\"w_max_dtod\": 0, \"w_min_dtod\": 0, \"w_max\": 1, \"w_min\": -1, "      \
+  "\"dw_min\": 0.1"
+
+typedef struct trace_case {
+  const char *name;
+  const char *device; /* device JSON fields after "type" */
+  float lr;           /* keeps A = B = 1: lr = g * BL */
+  float w0;
+  int n;              /* pulses; sign: +1 up (d = -1), -1 down (d = +1) */
+  int dir[8];
+  double want[8];     /* weight after each pulse, derived in the comments */
+} trace_case;
+
+static const trace_case cases[] = {
+    /* SoftBounds (§4.6): up step dw_min (1 - w/b_max), from 0:
+     * w_n = 1 - 0.9^n = 0.1, 0.19, 0.271, 0.3439, 0.40951; then down step
+     * dw_min (1 - w/b_min) = 0.1 (1 + w): 0.40951 - 0.140951 = 0.268559. */
+    {"SoftBoundsDevice", "\"type\": \"SoftBoundsDevice\", " NO_VARIATION, 0.1f, 0.0f, 6,
+     {1, 1, 1, 1, 1, -1},
+     {0.1, 0.19, 0.271, 0.3439, 0.40951, 0.268559}},
+    /* ConstantStep: +-dw_min per pulse, clipped at b_max = 1. */
+    {"ConstantStepDevice", "\"type\": \"ConstantStepDevice\", " NO_VARIATION, 0.1f, 0.85f, 3,
+     {1, 1, -1},
+     {0.95, 1.0, 0.9}},
+    /* PowStep gamma 2 (§4.6): up step dw_min ((b_max - w)/R)^2, R = 2, from
+     * 0.2: 0.1 * 0.4^2 = 0.016 -> 0.216.  g = 0.1 * 0.5^2 = 0.025. */
+    {"PowStepDevice",
+     "\"type\": \"PowStepDevice\", \"pow_gamma\": 2, \"pow_gamma_dtod\": 0, " NO_VARIATION,
+     0.025f, 0.2f, 1, {1}, {0.216}},
+    /* ExpStep defaults (§4.6): z = 2 a w / 2 + b = 0.244 * 0.2 + 0.2425 =
+     * 0.2913, y = 1 - 0.00081 exp(12.44625 z) = 0.969584, w = 0.2 + 0.1 y
+     * = 0.296958 (SPEC's verified 0.296959).  Granularity (§4.3 as fixed in
+     * §12.3) is not dw_min: lr is set from it below. */
+    {"ExpStepDevice", "\"type\": \"ExpStepDevice\", " NO_VARIATION, 0.0f, 0.2f, 1, {1},
+     {0.29695842}},
+    /* PiecewiseStep nodes [0.5, 1, 1.5] (§4.6): m = 2, at w = 0.2:
+     * t = (0.2 + 1) / 2 * 2 = 1.2, k = 1, q = 0.2, step = 0.1 (0.8 * 1 +
+     * 0.2 * 1.5) = 0.11 -> 0.31.  g = 0.1 * node[1] = 0.1. */
+    {"PiecewiseStepDevice",
+     "\"type\": \"PiecewiseStepDevice\", \"piecewise_up\": [0.5, 1, 1.5], "
+     "\"piecewise_down\": [0.5, 1, 1.5], " NO_VARIATION,
+     0.1f, 0.2f, 1, {1}, {0.31}},
+};
+
+static const char *const pulse_types[] = {"DETERMINISTIC_IMPLICIT", "MEAN_COUNT"};
+
+static rpu_tile *trace_tile(rpu_context *ctx, const trace_case *c, const char *pulse_type) {
+  char json[2048];
+  snprintf(json, sizeof json,
+           "{\"rpu_config\": \"SingleRPUConfig\", \"device\": {%s}, "
+           "\"update\": {\"pulse_type\": \"%s\", \"desired_bl\": 1, "
+           "\"update_bl_management\": false, \"update_management\": false}}",
+           c->device, pulse_type);
+  rpu_config *cfg = tu_config(ctx, json);
+  rpu_tile *t = NULL;
+  int rc = rpu_tile_new(&t, ctx, cfg, 1, 1, 7);
+  ck_assert_msg(rc == 0, "%s: %s", c->name, rpu_error_last()->message);
+  rpu_config_free(cfg);
+  return t;
+}
+
+START_TEST(deterministic_traces) {
+  const trace_case *c = &cases[_i / 2];
+  const char *type = pulse_types[_i % 2];
+  rpu_context *ctx = tu_context();
+  rpu_tile *t = trace_tile(ctx, c, type);
+  float lr = c->lr;
+  if (lr == 0.0f) {
+    /* ExpStep: lr = g BL with g the model's granularity (checked against
+     * SPEC §4.3/§12.3 in tests/check_pulsed_devices.c). */
+    rpu_model_entry e;
+    ck_assert_int_eq(rpu_context_find_model(ctx, c->name, RPU_MODEL_DEVICE, &e), 0);
+    const rpu_device_vtable *vt = e.desc->vtable;
+    lr = (float)vt->granularity(rpu_device_spec_params(rpu_config_device(rpu_tile_config(t))));
+  }
+  ck_assert_int_eq(rpu_tile_set_weights(t, &c->w0), 0);
+  float x = 1.0f, w = 0.0f;
+  for (int k = 0; k < c->n; k++) {
+    float d = c->dir[k] > 0 ? -1.0f : 1.0f;
+    ck_assert_int_eq(rpu_tile_update(t, &x, &d, 1, lr), 0);
+    ck_assert_int_eq(rpu_tile_get_weights(t, &w), 0);
+    /* float arithmetic of the device against the double derivation: a few
+     * ulp of a weight of magnitude <= 1 */
+    ck_assert_msg(fabs(w - c->want[k]) <= 4e-7, "%s %s pulse %d: %.9g, expected %.9g",
+                  c->name, type, k + 1, (double)w, c->want[k]);
+  }
+  rpu_tile_counters cnt;
+  rpu_tile_get_counters(t, &cnt);
+  ck_assert_uint_eq(cnt.pulses, (uint64_t)c->n);
+  rpu_tile_free(t);
+  rpu_context_free(ctx);
+}
+END_TEST
+
+/* Decay with reset bias through post_update_step (SPEC.md §4.5, verified
+ * trace): w = 0.8, reset 0.2, lifetime 10 -> delta = 0.9 and
+ * w <- (w - 0.2) 0.9 + 0.2 = 0.74, 0.686, 0.6374. */
+START_TEST(decay_with_reset_bias) {
+  rpu_context *ctx = tu_context();
+  rpu_config *cfg = tu_config(ctx, "{\"rpu_config\": \"SingleRPUConfig\", \"device\": "
+                                   "{\"type\": \"ConstantStepDevice\", \"reset\": 0.2, "
+                                   "\"lifetime\": 10, " NO_VARIATION "}}");
+  rpu_tile *t = NULL;
+  ck_assert_int_eq(rpu_tile_new(&t, ctx, cfg, 1, 1, 3), 0);
+  float w = 0.8f;
+  ck_assert_int_eq(rpu_tile_set_weights(t, &w), 0);
+  const double want[3] = {0.74, 0.686, 0.6374};
+  for (int k = 0; k < 3; k++) {
+    ck_assert_int_eq(rpu_tile_post_update_step(t), 0);
+    ck_assert_int_eq(rpu_tile_get_weights(t, &w), 0);
+    ck_assert_msg(fabs(w - want[k]) <= 4e-7, "step %d: %.9g, expected %g", k + 1, (double)w,
+                  want[k]);
+  }
+  rpu_tile_free(t);
+  rpu_config_free(cfg);
+  rpu_context_free(ctx);
+}
+END_TEST
+
+Suite *suite_tile_analog(void) {
+  Suite *s = suite_create("tile_analog");
+  TCase *tc = tcase_create("pulsed_traces");
+  tcase_add_loop_test(tc, deterministic_traces, 0, (int)(2 * sizeof cases / sizeof cases[0]));
+  tcase_add_test(tc, decay_with_reset_bias);
+  suite_add_tcase(s, tc);
+  return s;
+}
