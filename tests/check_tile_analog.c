@@ -16,6 +16,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "tests/suites.h"
 #include "tests/testutil.h"
@@ -142,11 +143,60 @@ START_TEST(decay_with_reset_bias) {
 }
 END_TEST
 
+/* STOCHASTIC_COMPRESSED on a noise-free ConstantStep (dw_min g = 0.001,
+ * bounds +-10 so nothing clips): x = (0.5, -0.25, 1), d = (0.8, -0.4),
+ * lr = 0.01.  Update management (SPEC.md §3.2): k = lr x_max d_max / g = 8
+ * = BL, A = sqrt(lr/(g BL)) sqrt(x_max/d_max) = 1.25, B = sqrt(lr/(g BL))
+ * sqrt(d_max/x_max) = 1, so p_d = (1, 0.5), p_x = (0.5, 0.25, 1) and the
+ * count of (i, j) is Binomial(BL, p = p_d p_x): mean BL p g = lr |d_i x_j|.
+ * Over N = 400 updates the mean change per update has standard deviation
+ * g sqrt(BL p (1 - p) / N) <= 0.001 * sqrt(8 * 0.25 / 400) = 7.1e-5; the
+ * test allows 5 of those.  Every single update moves an element by at most
+ * BL g (counts never exceed BL). */
+START_TEST(stochastic_mean_update) {
+  rpu_context *ctx = tu_context();
+  rpu_config *cfg = tu_config(
+      ctx, "{\"rpu_config\": \"SingleRPUConfig\", \"device\": {\"type\": "
+           "\"ConstantStepDevice\", \"dw_min\": 0.001, \"dw_min_dtod\": 0, \"dw_min_std\": 0, "
+           "\"up_down_dtod\": 0, \"w_max_dtod\": 0, \"w_min_dtod\": 0, \"w_max\": 10, "
+           "\"w_min\": -10}}");
+  rpu_tile *t = NULL;
+  ck_assert_int_eq(rpu_tile_new(&t, ctx, cfg, 2, 3, 11), 0);
+  const float x[3] = {0.5f, -0.25f, 1.0f}, d[2] = {0.8f, -0.4f};
+  const float lr = 0.01f, g = 0.001f;
+  enum { N = 400, BL = 8 };
+  float w0[6] = {0}, prev[6], w[6];
+  ck_assert_int_eq(rpu_tile_set_weights(t, w0), 0);
+  memcpy(prev, w0, sizeof prev);
+  for (int u = 0; u < N; u++) {
+    ck_assert_int_eq(rpu_tile_update(t, x, d, 1, lr), 0);
+    ck_assert_int_eq(rpu_tile_get_weights(t, w), 0);
+    for (int k = 0; k < 6; k++)
+      ck_assert_msg(fabsf(w[k] - prev[k]) <= BL * g * (1 + 1e-4f), "update %d moved w[%d] by %g",
+                    u, k, (double)(w[k] - prev[k]));
+    memcpy(prev, w, sizeof prev);
+  }
+  const double pd[2] = {1.0, 0.5}, px[3] = {0.5, 0.25, 1.0};
+  for (int i = 0; i < 2; i++)
+    for (int j = 0; j < 3; j++) {
+      double mean = w[i * 3 + j] / N, want = -(double)lr * d[i] * x[j];
+      double p = pd[i] * px[j];
+      double sd = g * sqrt(BL * p * (1 - p) / N);
+      ck_assert_msg(fabs(mean - want) <= 5 * sd + 1e-7, "(%d,%d): mean %g, expected %g (sd %g)",
+                    i, j, mean, want, sd);
+    }
+  rpu_tile_free(t);
+  rpu_config_free(cfg);
+  rpu_context_free(ctx);
+}
+END_TEST
+
 Suite *suite_tile_analog(void) {
   Suite *s = suite_create("tile_analog");
   TCase *tc = tcase_create("pulsed_traces");
   tcase_add_loop_test(tc, deterministic_traces, 0, (int)(2 * sizeof cases / sizeof cases[0]));
   tcase_add_test(tc, decay_with_reset_bias);
+  tcase_add_test(tc, stochastic_mean_update);
   suite_add_tcase(s, tc);
   return s;
 }
