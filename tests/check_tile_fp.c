@@ -525,14 +525,39 @@ START_TEST(analog_paths) {
 }
 END_TEST
 
-START_TEST(inference_not_yet) {
+/* The inference engine (SPEC.md §1): forward through the forward IO
+ * (exact here with is_perfect), backward perfect, update the exact SGD
+ * step; programming needs the noise model (not yet); clip / modifier /
+ * remap switched on are refused, not ignored. */
+START_TEST(inference_engine) {
   load_good_extra();
   rpu_config *cfg = tu_config(
-      ctx, "{\"rpu_config\": \"InferenceRPUConfig\", \"noise_model\": "
-           "{\"type\": \"TestNoiseModel\"}, \"drift_compensation\": null}");
+      ctx, "{\"rpu_config\": \"InferenceRPUConfig\", \"forward\": {\"is_perfect\": true}, "
+           "\"noise_model\": {\"type\": \"TestNoiseModel\"}, \"drift_compensation\": null}");
   rpu_tile *t = NULL;
+  ck_assert_int_eq(rpu_tile_new(&t, ctx, cfg, 3, 5, 1), 0);
+  check_exact_mvms(t, 3, 5, 4);
+  tu_assert_error(rpu_tile_program(t), RPU_EUNSUPPORTED, "noise model");
+  rpu_tile_free(t);
+  rpu_config_free(cfg);
+
+  /* Default (non-ideal) forward IO: zero weights give pure output noise,
+   * bounded by out_bound. */
+  cfg = tu_config(ctx, "{\"rpu_config\": \"InferenceRPUConfig\", \"noise_model\": "
+                       "{\"type\": \"TestNoiseModel\"}, \"drift_compensation\": null}");
+  ck_assert_int_eq(rpu_tile_new(&t, ctx, cfg, 2, 2, 1), 0);
+  float x[2] = {1, -1}, y[2];
+  ck_assert_int_eq(rpu_tile_forward(t, x, y, 1), 0);
+  ck_assert(isfinite(y[0]) && fabsf(y[0]) <= 12.0f && isfinite(y[1]));
+  rpu_tile_free(t);
+  rpu_config_free(cfg);
+
+  cfg = tu_config(ctx, "{\"rpu_config\": \"InferenceRPUConfig\", \"noise_model\": "
+                       "{\"type\": \"TestNoiseModel\"}, \"drift_compensation\": null, "
+                       "\"clip\": {\"type\": \"FIXED_VALUE\", \"fixed_value\": 1.0}}");
+  t = NULL;
   tu_assert_error(rpu_tile_new(&t, ctx, cfg, 2, 2, 1), RPU_EUNSUPPORTED,
-                  "inference tiles");
+                  "clip.type other than NONE is not implemented yet");
   ck_assert_ptr_null(t);
   rpu_config_free(cfg);
 }
@@ -668,7 +693,7 @@ Suite *suite_tile_fp(void) {
   tcase_add_test(tc, analog_perfect_equals_fp);
   tcase_add_test(tc, analog_device_bounds);
   tcase_add_test(tc, analog_paths);
-  tcase_add_test(tc, inference_not_yet);
+  tcase_add_test(tc, inference_engine);
   suite_add_tcase(s, tc);
   tc = tcase_create("devices");
   tcase_add_checked_fixture(tc, setup, teardown);

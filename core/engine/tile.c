@@ -36,11 +36,6 @@ int rpu_tile_new_with_id(rpu_tile **out, rpu_context *ctx,
   if ((rc = check_size(fn, "out_size", out_size)) < 0) return rc;
   if ((rc = check_size(fn, "in_size", in_size)) < 0) return rc;
   rpu_config_type type = rpu_config_get_type(cfg);
-  if (type == RPU_CONFIG_INFERENCE)
-    return rpu__error_set(RPU_EUNSUPPORTED, fn,
-                          "%s: inference tiles (InferenceRPUConfig) are not "
-                          "implemented yet",
-                          fn);
   const rpu__tile_engine *engine = engine_for(type);
   if (engine == NULL)
     return rpu__error_set(RPU_EINVAL, fn, "%s: cfg has unknown config type %d",
@@ -335,6 +330,8 @@ static const rpu__tile_engine *engine_for(rpu_config_type type) {
   case RPU_CONFIG_UNIT_CELL:
   case RPU_CONFIG_DIGITAL_RANK_UPDATE:
     return &rpu__tile_engine_analog;
+  case RPU_CONFIG_INFERENCE:
+    return &rpu__tile_engine_inference;
   default:
     return NULL;
   }

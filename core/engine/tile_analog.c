@@ -19,28 +19,21 @@ typedef struct analog_state {
   rpu__pulse *pulse;  /* pulse trains and coincidence counting (pulse.c) */
 } analog_state;
 
-static int analog_init(rpu_tile *t);
-static void analog_destroy(rpu_tile *t);
 static int analog_mvm(rpu_tile *t, rpu__io *io, const float *x, float *y,
                       int batch);
-static size_t analog_extras_size(const rpu_tile *t);
-static int analog_save_extras(const rpu_tile *t, void *buf, size_t len);
-static int analog_load_extras(rpu_tile *t, const void *buf, size_t len);
 
-static int analog_forward(rpu_tile *t, const float *x, float *y, int batch);
-static int analog_backward(rpu_tile *t, const float *d, float *dx, int batch);
 static int analog_update(rpu_tile *t, const float *x, const float *d,
                          int batch, float lr);
 
 const rpu__tile_engine rpu__tile_engine_analog = {
     .name = "analog",
-    .init = analog_init,
-    .destroy = analog_destroy,
-    .extras_size = analog_extras_size,
-    .save_extras = analog_save_extras,
-    .load_extras = analog_load_extras,
-    .forward = analog_forward,
-    .backward = analog_backward,
+    .init = rpu__analog_init,
+    .destroy = rpu__analog_destroy,
+    .extras_size = rpu__analog_extras_size,
+    .save_extras = rpu__analog_save_extras,
+    .load_extras = rpu__analog_load_extras,
+    .forward = rpu__analog_forward,
+    .backward = rpu__analog_backward,
     .update = analog_update,
     .post_update = rpu__tile_device_post_update,
     .set_weights = rpu__tile_device_set_weights,
@@ -49,11 +42,11 @@ const rpu__tile_engine rpu__tile_engine_analog = {
     .drift = rpu__tile_device_drift,
 };
 
-static int analog_forward(rpu_tile *t, const float *x, float *y, int batch) {
+int rpu__analog_forward(rpu_tile *t, const float *x, float *y, int batch) {
   return analog_mvm(t, ((analog_state *)t->engine_state)->fwd, x, y, batch);
 }
 
-static int analog_backward(rpu_tile *t, const float *d, float *dx,
+int rpu__analog_backward(rpu_tile *t, const float *d, float *dx,
                            int batch) {
   return analog_mvm(t, ((analog_state *)t->engine_state)->bwd, d, dx, batch);
 }
@@ -100,7 +93,7 @@ static int analog_update(rpu_tile *t, const float *x, const float *d,
 
 
 
-static int analog_init(rpu_tile *t) {
+int rpu__analog_init(rpu_tile *t) {
   analog_state *st = calloc(1, sizeof *st);
   if (st == NULL)
     return rpu__error_set(RPU_ENOMEM, "rpu_tile_new", "out of memory");
@@ -116,11 +109,11 @@ static int analog_init(rpu_tile *t) {
     rc = rpu__io_new(&st->bwd, rpu_config_backward(t->cfg), t->in_size,
                      t->out_size, 1, &c, &st->nm_running);
   if (rc >= 0) rc = rpu__pulse_new(&st->pulse, t->out_size, t->in_size);
-  if (rc < 0) analog_destroy(t);
+  if (rc < 0) rpu__analog_destroy(t);
   return rc;
 }
 
-static void analog_destroy(rpu_tile *t) {
+void rpu__analog_destroy(rpu_tile *t) {
   analog_state *st = t->engine_state;
   if (st == NULL) return;
   rpu__io_free(st->fwd);
@@ -133,12 +126,12 @@ static void analog_destroy(rpu_tile *t) {
 /* Checkpoint extras: the AVERAGE_ABS_MAX running value (the per-output
  * samples of the pipelines are re-drawn identically from the construction
  * stream when the tile is recreated). */
-static size_t analog_extras_size(const rpu_tile *t) {
+size_t rpu__analog_extras_size(const rpu_tile *t) {
   (void)t;
   return sizeof(float);
 }
 
-static int analog_save_extras(const rpu_tile *t, void *buf, size_t len) {
+int rpu__analog_save_extras(const rpu_tile *t, void *buf, size_t len) {
   const analog_state *st = t->engine_state;
   if (len != sizeof st->nm_running)
     return rpu__error_set(RPU_EINTERNAL, "checkpoint", "analog extras: size %zu", len);
@@ -146,7 +139,7 @@ static int analog_save_extras(const rpu_tile *t, void *buf, size_t len) {
   return 0;
 }
 
-static int analog_load_extras(rpu_tile *t, const void *buf, size_t len) {
+int rpu__analog_load_extras(rpu_tile *t, const void *buf, size_t len) {
   analog_state *st = t->engine_state;
   float v;
   if (len != sizeof v)

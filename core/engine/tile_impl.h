@@ -100,6 +100,18 @@ struct rpu__tile_engine {
 
 extern const rpu__tile_engine rpu__tile_engine_fp;
 extern const rpu__tile_engine rpu__tile_engine_analog;
+extern const rpu__tile_engine rpu__tile_engine_inference;
+
+/* The analog engine's hooks (tile_analog.c) that the inference engine
+ * shares: state with the IO pipelines of both directions (and the pulse
+ * engine), forward / backward through them, the checkpoint extras. */
+int rpu__analog_init(rpu_tile *t);
+void rpu__analog_destroy(rpu_tile *t);
+int rpu__analog_forward(rpu_tile *t, const float *x, float *y, int batch);
+int rpu__analog_backward(rpu_tile *t, const float *d, float *dx, int batch);
+size_t rpu__analog_extras_size(const rpu_tile *t);
+int rpu__analog_save_extras(const rpu_tile *t, void *buf, size_t len);
+int rpu__analog_load_extras(rpu_tile *t, const void *buf, size_t len);
 
 /* True if the device vtable has hook `field` within its struct_size. */
 #define RPU__DEV_HAS(vt, field)                                             \
