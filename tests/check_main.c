@@ -10,6 +10,7 @@ static const test_suite_entry suites[] = {
     {"config", suite_config},       {"tile_fp", suite_tile_fp},
     {"checkpoint", suite_checkpoint},
     {"pulsed_devices", suite_pulsed_devices}, {"tile_analog", suite_tile_analog},
+    {"nn", suite_nn},
 };
 
 int main(int argc, char **argv) {

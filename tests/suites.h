@@ -15,5 +15,6 @@ Suite *suite_tile_fp(void);
 Suite *suite_checkpoint(void);
 Suite *suite_pulsed_devices(void);
 Suite *suite_tile_analog(void);
+Suite *suite_nn(void);
 
 #endif

@@ -10,5 +10,6 @@
 #include "rpu/context.h"
 #include "rpu/config.h"
 #include "rpu/tile.h"
+#include "rpu/nn.h"
 
 #endif /* RPU_RPU_H */
