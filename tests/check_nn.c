@@ -1,3 +1,781 @@
-/* stub: to be written */
+/* Suite "nn": IDX datasets and shuffling, the linear layer with tile
+ * splitting (SPEC.md §7.2), activations, losses and the LR schedule
+ * (SPEC.md §8.4).  Public API only. */
+#include <float.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
 #include "tests/suites.h"
-Suite *suite_nn(void) { return suite_create("nn"); }
+#include "tests/testutil.h"
+
+#define FP_CFG "{\"rpu_config\": \"FloatingPointRPUConfig\"}"
+
+#define assert_near(got, expect, tol)                                        \
+  do {                                                                       \
+    double g_ = (got), e_ = (expect), t_ = (tol);                            \
+    ck_assert_msg(fabs(g_ - e_) <= t_, "%s = %.9g, expected %.9g +- %.3g",   \
+                  #got, g_, e_, t_);                                         \
+  } while (0)
+
+/* ===== IDX files ========================================================== */
+
+/* An IDX file: magic 00 00 08 ndims, big-endian dims, then the bytes. */
+static unsigned char *idx_bytes(int ndims, const uint32_t *dims, const unsigned char *data,
+                                size_t *len) {
+  size_t n = 1;
+  for (int d = 0; d < ndims; d++) n *= dims[d];
+  *len = 4 + 4 * (size_t)ndims + n;
+  unsigned char *b = malloc(*len);
+  b[0] = 0;
+  b[1] = 0;
+  b[2] = 8;
+  b[3] = (unsigned char)ndims;
+  for (int d = 0; d < ndims; d++)
+    for (int k = 0; k < 4; k++) b[4 + 4 * d + k] = (unsigned char)(dims[d] >> (24 - 8 * k));
+  memcpy(b + 4 + 4 * ndims, data, n);
+  return b;
+}
+
+static uint32_t crc32_bitwise(const unsigned char *p, size_t n) {
+  uint32_t c = 0xffffffffu;
+  for (size_t i = 0; i < n; i++) {
+    c ^= p[i];
+    for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0xedb88320u & (0u - (c & 1u)));
+  }
+  return ~c;
+}
+
+/* A gzip member (RFC 1952) holding `data` in stored deflate blocks
+ * (RFC 1951 BTYPE 00), so the test needs no zlib of its own. */
+static unsigned char *gzip_stored(const unsigned char *data, size_t n, size_t *len) {
+  size_t blocks = n / 65535 + 1;
+  unsigned char *g = malloc(10 + n + 5 * blocks + 8);
+  static const unsigned char head[10] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff};
+  memcpy(g, head, 10);
+  size_t o = 10, done = 0;
+  do {
+    size_t k = n - done > 65535 ? 65535 : n - done;
+    g[o++] = done + k == n ? 1 : 0;
+    g[o++] = (unsigned char)(k & 0xff);
+    g[o++] = (unsigned char)(k >> 8);
+    g[o++] = (unsigned char)(~k & 0xff);
+    g[o++] = (unsigned char)((~k >> 8) & 0xff);
+    memcpy(g + o, data + done, k);
+    o += k;
+    done += k;
+  } while (done < n);
+  uint32_t crc = crc32_bitwise(data, n), isz = (uint32_t)n;
+  for (int k = 0; k < 4; k++) g[o++] = (unsigned char)(crc >> (8 * k));
+  for (int k = 0; k < 4; k++) g[o++] = (unsigned char)(isz >> (8 * k));
+  *len = o;
+  return g;
+}
+
+/* 5 images of 2 x 3 with pixel (s, k) = 10 s + k, labels s % 3 (and 7 for
+ * s = 4).  Writes images/labels (gzip'ed if gz) into dir. */
+enum { NS = 5, NR = 2, NC = 3 };
+static void write_pair(const char *dir, int gz, char **im_path, char **lb_path) {
+  unsigned char px[NS * NR * NC], lab[NS];
+  for (int s = 0; s < NS; s++) {
+    for (int k = 0; k < NR * NC; k++) px[s * NR * NC + k] = (unsigned char)(10 * s + k);
+    lab[s] = (unsigned char)(s == 4 ? 7 : s % 3);
+  }
+  uint32_t di[3] = {NS, NR, NC}, dl[1] = {NS};
+  size_t li, ll;
+  unsigned char *bi = idx_bytes(3, di, px, &li), *bl = idx_bytes(1, dl, lab, &ll);
+  *im_path = tu_path(dir, gz ? "im.gz" : "im");
+  *lb_path = tu_path(dir, gz ? "lb.gz" : "lb");
+  if (gz) {
+    size_t gi, gl;
+    unsigned char *zi = gzip_stored(bi, li, &gi), *zl = gzip_stored(bl, ll, &gl);
+    tu_write_file(*im_path, zi, gi);
+    tu_write_file(*lb_path, zl, gl);
+    free(zi);
+    free(zl);
+  } else {
+    tu_write_file(*im_path, bi, li);
+    tu_write_file(*lb_path, bl, ll);
+  }
+  free(bi);
+  free(bl);
+}
+
+START_TEST(idx_reads_plain_and_gzip) {
+  char *dir = tu_tempdir();
+  for (int gz = 0; gz < 2; gz++) {
+    char *im, *lb;
+    write_pair(dir, gz, &im, &lb);
+    rpu_dataset *ds = NULL;
+    int rc = rpu_dataset_load_idx(&ds, im, lb, 0);
+    ck_assert_msg(rc == 0, "gz=%d: %s", gz, rpu_error_last()->message);
+    ck_assert_int_eq(rpu_dataset_size(ds), NS);
+    ck_assert_int_eq(rpu_dataset_rows(ds), NR);
+    ck_assert_int_eq(rpu_dataset_cols(ds), NC);
+    ck_assert_int_eq(rpu_dataset_features(ds), NR * NC);
+    ck_assert_int_eq(rpu_dataset_classes(ds), 8); /* max label 7 */
+    const float *x = rpu_dataset_images(ds);
+    const int *y = rpu_dataset_labels(ds);
+    for (int s = 0; s < NS; s++) {
+      ck_assert_int_eq(y[s], s == 4 ? 7 : s % 3);
+      for (int k = 0; k < NR * NC; k++) /* byte / 255, one float rounding */
+        assert_near(x[s * NR * NC + k], (10.0 * s + k) / 255.0, 1e-7);
+    }
+    /* gather samples 3, 0 */
+    uint32_t order[2] = {3, 0};
+    float xb[2 * NR * NC];
+    int yb[2];
+    ck_assert_int_eq(rpu_dataset_gather(ds, order, 2, xb, yb), 0);
+    ck_assert_int_eq(yb[0], 0);
+    ck_assert_int_eq(yb[1], 0);
+    assert_near(xb[1], 31.0 / 255.0, 1e-7);
+    assert_near(xb[NR * NC + 1], 1.0 / 255.0, 1e-7);
+    order[1] = NS;
+    tu_assert_error(rpu_dataset_gather(ds, order, 2, xb, yb), RPU_ERANGE, "outside");
+    /* normalise: (x - 0.5) / 0.25 */
+    ck_assert_int_eq(rpu_dataset_normalize(ds, 0.5f, 0.25f), 0);
+    assert_near(rpu_dataset_images(ds)[7], ((11.0 / 255.0) - 0.5) / 0.25, 1e-6);
+    tu_assert_error(rpu_dataset_normalize(ds, 0.0f, 0.0f), RPU_EINVAL, "std");
+    rpu_dataset_free(ds);
+    /* limit: the first 2 samples only */
+    ck_assert_int_eq(rpu_dataset_load_idx(&ds, im, lb, 2), 0);
+    ck_assert_int_eq(rpu_dataset_size(ds), 2);
+    ck_assert_int_eq(rpu_dataset_labels(ds)[1], 1);
+    assert_near(rpu_dataset_images(ds)[NR * NC + 5], 15.0 / 255.0, 1e-7);
+    rpu_dataset_free(ds);
+    free(im);
+    free(lb);
+  }
+  tu_rmdir(dir);
+  free(dir);
+}
+END_TEST
+
+/* Rewrites `path` with its first `keep` bytes, plus `extra` trailing
+ * bytes, or with byte `at` set to `val` (at >= 0). */
+static void mangle(const char *path, size_t keep, size_t extra, long at, unsigned char val) {
+  size_t len;
+  char *b = tu_read_file(path, &len);
+  if (keep > len) keep = len;
+  char *o = calloc(keep + extra + 1, 1);
+  memcpy(o, b, keep);
+  if (at >= 0) o[at] = (char)val;
+  tu_write_file(path, o, keep + extra);
+  free(o);
+  free(b);
+}
+
+START_TEST(idx_errors) {
+  char *dir = tu_tempdir();
+  char *im, *lb, *im_gz, *lb_gz;
+  rpu_dataset *ds = (rpu_dataset *)&ds; /* must be reset to NULL on error */
+  write_pair(dir, 0, &im, &lb);
+  write_pair(dir, 1, &im_gz, &lb_gz);
+  size_t im_len = 16 + NS * NR * NC;
+
+  /* missing file: EIO naming it; no install hint outside the datasets dir */
+  char *missing = tu_path(dir, "nope.gz");
+  tu_assert_error(rpu_dataset_load_idx(&ds, missing, lb, 0), RPU_EIO, missing);
+  ck_assert_ptr_null(ds);
+  ck_assert_ptr_null(strstr(rpu_error_last()->message, "dataset-fashion-mnist"));
+  const char *sys = "/usr/share/datasets/rpu-no-such-set/t10k-images-idx3-ubyte.gz";
+  tu_assert_error(rpu_dataset_load_idx(&ds, sys, lb, 0), RPU_EIO,
+                  "install the Debian package dataset-fashion-mnist");
+  tu_assert_error(rpu_dataset_load_idx(&ds, im, missing, 0), RPU_EIO, missing);
+
+  /* labels file given as images: wrong number of dimensions in the magic */
+  tu_assert_error(rpu_dataset_load_idx(&ds, lb, lb, 0), RPU_ECORRUPT, "magic");
+  /* count mismatch: 4 labels for 5 images */
+  {
+    unsigned char lab[4] = {0, 1, 2, 3};
+    uint32_t d = 4;
+    size_t l;
+    unsigned char *b = idx_bytes(1, &d, lab, &l);
+    char *p = tu_path(dir, "lb4");
+    tu_write_file(p, b, l);
+    tu_assert_error(rpu_dataset_load_idx(&ds, im, p, 0), RPU_ESHAPE, p);
+    ck_assert_ptr_nonnull(strstr(rpu_error_last()->message, "4 labels"));
+    free(b);
+    free(p);
+  }
+  /* truncated plain file (last image incomplete) */
+  mangle(im, im_len - 1, 0, -1, 0);
+  tu_assert_error(rpu_dataset_load_idx(&ds, im, lb, 0), RPU_ECORRUPT, im);
+  ck_assert_ptr_nonnull(strstr(rpu_error_last()->message, "truncated"));
+  /* trailing bytes after the data */
+  mangle(im, im_len - 1, 2, -1, 0);
+  tu_assert_error(rpu_dataset_load_idx(&ds, im, lb, 0), RPU_ECORRUPT, im);
+  /* wrong type byte (0x0d = float) */
+  mangle(im, im_len, 0, 2, 0x0d);
+  tu_assert_error(rpu_dataset_load_idx(&ds, im, lb, 0), RPU_ECORRUPT, "magic");
+  /* a header asking for far more rows than the file holds (checked
+   * against the length before anything is allocated) */
+  free(im);
+  free(lb);
+  write_pair(dir, 0, &im, &lb); /* fresh copies */
+  mangle(im, im_len, 0, 9, 0x10);
+  tu_assert_error(rpu_dataset_load_idx(&ds, im, lb, 0), RPU_ECORRUPT, "header says");
+  /* file shorter than its header */
+  mangle(im, 6, 0, -1, 0);
+  tu_assert_error(rpu_dataset_load_idx(&ds, im, lb, 0), RPU_ECORRUPT, im);
+  /* truncated gzip stream */
+  size_t gz_len;
+  free(tu_read_file(im_gz, &gz_len));
+  mangle(im_gz, gz_len - 20, 0, -1, 0);
+  tu_assert_error(rpu_dataset_load_idx(&ds, im_gz, lb_gz, 0), RPU_ECORRUPT, im_gz);
+  ck_assert_ptr_null(ds);
+
+  free(missing);
+  free(im);
+  free(lb);
+  free(im_gz);
+  free(lb_gz);
+  tu_rmdir(dir);
+  free(dir);
+}
+END_TEST
+
+/* The real Fashion-MNIST test set (Debian package dataset-fashion-mnist):
+ * the IDX headers say 10000 images of 28 x 28 and labels 0..9. */
+START_TEST(idx_fashion_mnist) {
+  const char *d = "/usr/share/datasets/fashion-mnist";
+  if (access(d, R_OK) != 0) {
+    fprintf(stderr, "nn: skipping idx_fashion_mnist: %s is absent "
+                    "(install dataset-fashion-mnist)\n", d);
+    return;
+  }
+  rpu_dataset *ds = NULL;
+  int rc = rpu_dataset_load_idx(&ds, "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz",
+                                "/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz",
+                                100);
+  ck_assert_msg(rc == 0, "%s", rpu_error_last()->message);
+  ck_assert_int_eq(rpu_dataset_size(ds), 100);
+  ck_assert_int_eq(rpu_dataset_rows(ds), 28);
+  ck_assert_int_eq(rpu_dataset_cols(ds), 28);
+  for (int s = 0; s < 100; s++) {
+    ck_assert_int_ge(rpu_dataset_labels(ds)[s], 0);
+    ck_assert_int_le(rpu_dataset_labels(ds)[s], 9);
+  }
+  for (int k = 0; k < 100 * 784; k++) {
+    ck_assert(rpu_dataset_images(ds)[k] >= 0.0f);
+    ck_assert(rpu_dataset_images(ds)[k] <= 1.0f);
+  }
+  rpu_dataset_free(ds);
+  /* The whole test set: the header count is checked against the data. */
+  rc = rpu_dataset_load_idx(&ds, "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz",
+                            "/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz", 0);
+  ck_assert_msg(rc == 0, "%s", rpu_error_last()->message);
+  ck_assert_int_eq(rpu_dataset_size(ds), 10000);
+  ck_assert_int_eq(rpu_dataset_classes(ds), 10);
+  rpu_dataset_free(ds);
+}
+END_TEST
+
+/* ===== shuffling =========================================================== */
+
+START_TEST(shuffle_is_reproducible_permutation) {
+  enum { N = 1000 };
+  uint32_t *a = malloc(N * sizeof *a), *b = malloc(N * sizeof *b), *c = malloc(N * sizeof *c);
+  ck_assert_int_eq(rpu_shuffle_order(a, N, 42, 3), 0);
+  ck_assert_int_eq(rpu_shuffle_order(b, N, 42, 3), 0);
+  ck_assert_int_eq(rpu_shuffle_order(c, N, 42, 4), 0);
+  char seen[N] = {0};
+  int fixed = 0, same_c = 0;
+  for (int i = 0; i < N; i++) {
+    ck_assert_uint_lt(a[i], N);
+    ck_assert_int_eq(seen[a[i]], 0);
+    seen[a[i]] = 1;
+    ck_assert_uint_eq(a[i], b[i]);
+    fixed += a[i] == (uint32_t)i;
+    same_c += a[i] == c[i];
+  }
+  /* A random permutation has on average 1 fixed point, and two independent
+   * ones agree at 1 place on average (Poisson(1)); P(>= 10) < 1e-7. */
+  ck_assert_int_lt(fixed, 10);
+  ck_assert_int_lt(same_c, 10);
+  /* another seed differs too */
+  ck_assert_int_eq(rpu_shuffle_order(c, N, 43, 3), 0);
+  ck_assert(memcmp(a, c, N * sizeof *a) != 0);
+  ck_assert_int_eq(rpu_shuffle_order(NULL, 0, 1, 1), 0);
+  free(a);
+  free(b);
+  free(c);
+}
+END_TEST
+
+/* Unbiased: over 6000 epochs each of the 6 orders of 3 items appears
+ * Binomial(6000, 1/6) times: mean 1000, sd sqrt(6000 / 6 * 5 / 6) = 28.9;
+ * a 5-sd band (145) is missed with probability < 1e-5 for fixed seed 9. */
+START_TEST(shuffle_is_uniform) {
+  int counts[9] = {0};
+  for (uint32_t e = 0; e < 6000; e++) {
+    uint32_t o[3];
+    ck_assert_int_eq(rpu_shuffle_order(o, 3, 9, e), 0);
+    counts[o[0] * 3 + o[1]]++;
+  }
+  int total = 0;
+  for (int k = 0; k < 9; k++) {
+    if (k / 3 == k % 3) {
+      ck_assert_int_eq(counts[k], 0);
+      continue;
+    }
+    total += counts[k];
+    ck_assert_msg(abs(counts[k] - 1000) <= 145, "order %d seen %d times", k, counts[k]);
+  }
+  ck_assert_int_eq(total, 6000);
+}
+END_TEST
+
+/* ===== linear layer ========================================================= */
+
+static rpu_context *ctx;
+static void setup(void) { ctx = tu_context(); }
+static void teardown(void) {
+  rpu_context_free(ctx);
+  ctx = NULL;
+}
+
+static rpu_linear *new_linear(const char *json, int in, int out, int bias, uint64_t seed) {
+  rpu_config *cfg = tu_config(ctx, json);
+  rpu_linear *l = NULL;
+  int rc = rpu_linear_new(&l, ctx, cfg, in, out, bias, seed, 100);
+  ck_assert_msg(rc == 0, "rpu_linear_new: %s", rpu_error_last()->message);
+  rpu_config_free(cfg);
+  return l;
+}
+
+/* Dyadic values: products and short sums are exact in float, so naive
+ * loops are exact references (as in check_tile_fp.c). */
+static float dyadic(int k) { return (float)((k * 7) % 13 - 6) * 0.25f; }
+
+/* FloatingPointRPUConfig: forward, backward and update are the naive math
+ * y = W x + b, dx = W^T d, W -= lr d^T x, b -= lr sum_b d (SPEC.md §1.2). */
+/* Looped: _i = 0 one tile; _i = 1 split into 3 x 2 tiles (limits 2 / 2:
+ * inputs 2/2/1, outputs 2/1), which must give the same exact results. */
+static const char *const fp_cfgs[] = {
+    FP_CFG, "{\"rpu_config\": \"FloatingPointRPUConfig\", "
+            "\"mapping\": {\"max_input_size\": 2, \"max_output_size\": 2}}"};
+
+START_TEST(linear_fp_naive_math) {
+  enum { IN = 5, OUT = 3, B = 2 };
+  rpu_linear *l = new_linear(fp_cfgs[_i], IN, OUT, 1, 1);
+  int ni, no;
+  ck_assert_int_eq(rpu_linear_tile_grid(l, &ni, &no), 0);
+  ck_assert_int_eq(ni * no, _i ? 6 : 1);
+  float w[OUT * IN], bias[OUT], x[B * IN], d[B * OUT], y[B * OUT], dx[B * IN];
+  for (int k = 0; k < OUT * IN; k++) w[k] = dyadic(k);
+  for (int k = 0; k < OUT; k++) bias[k] = dyadic(k + 40);
+  for (int k = 0; k < B * IN; k++) x[k] = dyadic(k + 7);
+  for (int k = 0; k < B * OUT; k++) d[k] = dyadic(k + 19);
+  ck_assert_int_eq(rpu_linear_set_weights(l, w, bias), 0);
+  ck_assert_int_eq(rpu_linear_forward(l, x, y, B), 0);
+  for (int b = 0; b < B; b++)
+    for (int i = 0; i < OUT; i++) {
+      float e = bias[i];
+      for (int j = 0; j < IN; j++) e += w[i * IN + j] * x[b * IN + j];
+      assert_near(y[b * OUT + i], e, 0);
+    }
+  ck_assert_int_eq(rpu_linear_backward(l, d, dx, B), 0);
+  for (int b = 0; b < B; b++)
+    for (int j = 0; j < IN; j++) {
+      float e = 0;
+      for (int i = 0; i < OUT; i++) e += w[i * IN + j] * d[b * OUT + i];
+      assert_near(dx[b * IN + j], e, 0);
+    }
+  ck_assert_int_eq(rpu_linear_update(l, 0.5f), 0);
+  float w2[OUT * IN], b2[OUT];
+  ck_assert_int_eq(rpu_linear_get_weights(l, w2, b2), 0);
+  for (int i = 0; i < OUT; i++) {
+    float gb = 0;
+    for (int b = 0; b < B; b++) gb += d[b * OUT + i];
+    assert_near(b2[i], bias[i] - 0.5f * gb, 0);
+    for (int j = 0; j < IN; j++) {
+      float g = 0;
+      for (int b = 0; b < B; b++) g += d[b * OUT + i] * x[b * IN + j];
+      assert_near(w2[i * IN + j], w[i * IN + j] - 0.5f * g, 1e-6);
+    }
+  }
+  /* update consumed the stored x, d */
+  tu_assert_error(rpu_linear_update(l, 0.5f), RPU_EINVAL, "forward");
+  ck_assert_int_eq(rpu_linear_post_update_step(l), 0);
+  rpu_linear_free(l);
+}
+END_TEST
+
+START_TEST(linear_errors) {
+  float x[4] = {0}, y[4], w[4] = {0, 0, 0, NAN}, w0[4], w1[4];
+  rpu_linear *l = new_linear(FP_CFG, 2, 2, 1, 1);
+  tu_assert_error(rpu_linear_backward(l, y, x, 1), RPU_EINVAL, "no forward");
+  ck_assert_int_eq(rpu_linear_forward(l, x, y, 2), 0);
+  tu_assert_error(rpu_linear_backward(l, y, x, 1), RPU_ESHAPE, "batch 1");
+  tu_assert_error(rpu_linear_update(l, 0.1f), RPU_EINVAL, "backward");
+  /* a first layer needs no dx; lr 0 skips the step (SPEC.md §1.2) */
+  ck_assert_int_eq(rpu_linear_get_weights(l, w0, NULL), 0);
+  ck_assert_int_eq(rpu_linear_backward(l, w0, NULL, 2), 0);
+  ck_assert_int_eq(rpu_linear_update(l, 0.0f), 0);
+  ck_assert_int_eq(rpu_linear_get_weights(l, w1, NULL), 0);
+  ck_assert(memcmp(w0, w1, sizeof w0) == 0);
+  ck_assert_int_eq(rpu_linear_forward(l, x, y, 2), 0);
+  ck_assert_int_eq(rpu_linear_get_weights(l, w0, NULL), 0);
+  tu_assert_error(rpu_linear_set_weights(l, w, NULL), RPU_EINVAL, "W[1][1]");
+  ck_assert_int_eq(rpu_linear_get_weights(l, w1, NULL), 0);
+  ck_assert(memcmp(w0, w1, sizeof w0) == 0);
+  rpu_linear_free(l);
+  rpu_config *cfg = tu_config(ctx, "{\"rpu_config\": \"FloatingPointRPUConfig\", "
+                                   "\"mapping\": {\"digital_bias\": false}}");
+  l = (rpu_linear *)&l;
+  tu_assert_error(rpu_linear_new(&l, ctx, cfg, 2, 2, 1, 1, 0), RPU_EUNSUPPORTED,
+                  "digital_bias");
+  ck_assert_ptr_null(l);
+  tu_assert_error(rpu_linear_new(&l, ctx, cfg, 0, 2, 0, 1, 0), RPU_EINVAL, "features");
+  /* without a bias, the analog-bias setting does not matter */
+  ck_assert_int_eq(rpu_linear_new(&l, ctx, cfg, 2, 2, 0, 1, 0), 0);
+  rpu_linear_free(l);
+  rpu_config_free(cfg);
+}
+END_TEST
+
+/* torch Linear init: W and b uniform in (-1/sqrt(in), 1/sqrt(in)).  For
+ * in = 64 the bound is 1/8; U(-a, a) has variance a^2/3 = 1/192; the mean
+ * of 64*64 = 4096 draws has sd sqrt(1/192/4096) = 0.0011 (5 sd = 0.0056);
+ * the sample variance has sd about a^2 sqrt(4/45/4096) = 7.3e-5 (5 sd
+ * 3.7e-4). */
+START_TEST(linear_init) {
+  enum { IN = 64, OUT = 64 };
+  rpu_linear *l = new_linear(FP_CFG, IN, OUT, 1, 5);
+  rpu_linear *l2 = new_linear(FP_CFG, IN, OUT, 1, 6);
+  static float w[OUT * IN], w2[OUT * IN];
+  float b[OUT], b2[OUT];
+  ck_assert_int_eq(rpu_linear_get_weights(l, w, b), 0);
+  ck_assert_int_eq(rpu_linear_get_weights(l2, w2, b2), 0);
+  double s = 0, s2 = 0;
+  for (int k = 0; k < OUT * IN; k++) {
+    ck_assert(fabsf(w[k]) < 0.125f);
+    s += w[k];
+    s2 += (double)w[k] * w[k];
+  }
+  double mean = s / (OUT * IN);
+  assert_near(mean, 0.0, 0.0056);
+  assert_near(s2 / (OUT * IN) - mean * mean, 1.0 / 192.0, 3.7e-4);
+  int bias_nonzero = 0;
+  for (int j = 0; j < OUT; j++) {
+    ck_assert(fabsf(b[j]) < 0.125f);
+    bias_nonzero += b[j] != 0.0f;
+  }
+  ck_assert_int_gt(bias_nonzero, OUT / 2);
+  ck_assert(memcmp(w, w2, sizeof w) != 0);
+  rpu_linear_free(l);
+  rpu_linear_free(l2);
+}
+END_TEST
+
+/* SPEC.md §7.2 split sizes: 10 inputs with limit 4 -> k = 3 parts of
+ * 4/3/3; 1100 with 512 -> 367/367/366; 600 outputs with 512 -> 300/300. */
+START_TEST(linear_split_sizes) {
+  rpu_linear *l = new_linear("{\"rpu_config\": \"FloatingPointRPUConfig\", "
+                             "\"mapping\": {\"max_input_size\": 4, \"max_output_size\": 0}}",
+                             10, 700, 0, 1);
+  int ni, no;
+  ck_assert_int_eq(rpu_linear_tile_grid(l, &ni, &no), 0);
+  ck_assert_int_eq(ni, 3);
+  ck_assert_int_eq(no, 1);
+  ck_assert_int_eq(rpu_tile_in_size(rpu_linear_tile(l, 0, 0)), 4);
+  ck_assert_int_eq(rpu_tile_in_size(rpu_linear_tile(l, 0, 1)), 3);
+  ck_assert_int_eq(rpu_tile_in_size(rpu_linear_tile(l, 0, 2)), 3);
+  ck_assert_int_eq(rpu_tile_out_size(rpu_linear_tile(l, 0, 2)), 700);
+  ck_assert_ptr_null(rpu_linear_tile(l, 1, 0));
+  rpu_linear_free(l);
+  l = new_linear(FP_CFG, 1100, 600, 1, 1); /* defaults 512 / 512 */
+  ck_assert_int_eq(rpu_linear_tile_grid(l, &ni, &no), 0);
+  ck_assert_int_eq(ni, 3);
+  ck_assert_int_eq(no, 2);
+  int expect_in[3] = {367, 367, 366};
+  for (int i = 0; i < 3; i++) {
+    ck_assert_int_eq(rpu_tile_in_size(rpu_linear_tile(l, 1, i)), expect_in[i]);
+    ck_assert_int_eq(rpu_tile_out_size(rpu_linear_tile(l, 1, i)), 300);
+  }
+  rpu_linear_free(l);
+}
+END_TEST
+
+/* Tile splitting equals one big tile when the IO is perfect (SPEC.md §7.2:
+ * digital partial sums).  Only float summation order differs: a sum of n
+ * terms has error <= n u sum|terms| (u = FLT_EPSILON / 2), so two orders
+ * differ by at most n FLT_EPSILON sum|terms|. */
+#define PERFECT_CFG(MAXES)                                                         \
+  "{\"rpu_config\": \"SingleRPUConfig\", \"device\": {\"type\": "                  \
+  "\"ConstantStepDevice\", \"dw_min_dtod\": 0, \"dw_min_std\": 0, "                \
+  "\"up_down_dtod\": 0, \"w_max_dtod\": 0, \"w_min_dtod\": 0, \"w_max\": 1, "      \
+  "\"w_min\": -1}, \"forward\": {\"is_perfect\": true}, "                          \
+  "\"backward\": {\"is_perfect\": true}, \"update\": {\"pulse_type\": \"NONE\"}, " \
+  "\"mapping\": {" MAXES "}}"
+
+START_TEST(linear_split_equals_one_tile) {
+  enum { IN = 1100, OUT = 600, B = 3 };
+  rpu_linear *split = new_linear(PERFECT_CFG("\"max_input_size\": 512, "
+                                             "\"max_output_size\": 512"), IN, OUT, 1, 3);
+  rpu_linear *one = new_linear(PERFECT_CFG("\"max_input_size\": 0, "
+                                           "\"max_output_size\": 0"), IN, OUT, 1, 3);
+  int ni, no;
+  ck_assert_int_eq(rpu_linear_tile_grid(split, &ni, &no), 0);
+  ck_assert_int_eq(ni * no, 6);
+  ck_assert_int_eq(rpu_linear_tile_grid(one, &ni, &no), 0);
+  ck_assert_int_eq(ni * no, 1);
+  float *w = malloc(sizeof(float) * OUT * IN), *w2 = malloc(sizeof(float) * OUT * IN);
+  float bias[OUT], x[B * IN], d[B * OUT], y1[B * OUT], y2[B * OUT];
+  float *dx1 = malloc(sizeof(float) * B * IN), *dx2 = malloc(sizeof(float) * B * IN);
+  /* same init from the same seed and base id, whatever the split */
+  ck_assert_int_eq(rpu_linear_get_weights(split, w, bias), 0);
+  ck_assert_int_eq(rpu_linear_get_weights(one, w2, NULL), 0);
+  ck_assert(memcmp(w, w2, sizeof(float) * OUT * IN) == 0);
+  for (int k = 0; k < B * IN; k++) x[k] = (float)sin(0.37 * k);
+  for (int k = 0; k < B * OUT; k++) d[k] = (float)cos(0.11 * k) * 0.01f;
+  ck_assert_int_eq(rpu_linear_forward(split, x, y1, B), 0);
+  ck_assert_int_eq(rpu_linear_forward(one, x, y2, B), 0);
+  for (int b = 0; b < B; b++)
+    for (int i = 0; i < OUT; i++) {
+      double a = fabs(bias[i]);
+      for (int j = 0; j < IN; j++) a += fabs((double)w[i * IN + j] * x[b * IN + j]);
+      assert_near(y1[b * OUT + i], y2[b * OUT + i], (IN + 1) * FLT_EPSILON * a);
+    }
+  ck_assert_int_eq(rpu_linear_backward(split, d, dx1, B), 0);
+  ck_assert_int_eq(rpu_linear_backward(one, d, dx2, B), 0);
+  for (int b = 0; b < B; b++)
+    for (int j = 0; j < IN; j++) {
+      double a = 0;
+      for (int i = 0; i < OUT; i++) a += fabs((double)w[i * IN + j] * d[b * OUT + i]);
+      assert_near(dx1[b * IN + j], dx2[b * IN + j], OUT * FLT_EPSILON * a);
+    }
+  ck_assert_int_eq(rpu_linear_update(split, 0.1f), 0);
+  ck_assert_int_eq(rpu_linear_update(one, 0.1f), 0);
+  ck_assert_int_eq(rpu_linear_post_update_step(split), 0);
+  ck_assert_int_eq(rpu_linear_post_update_step(one), 0);
+  float b1[OUT], b2[OUT];
+  ck_assert_int_eq(rpu_linear_get_weights(split, w, b1), 0);
+  ck_assert_int_eq(rpu_linear_get_weights(one, w2, b2), 0);
+  /* each element is the same w - lr sum_b d x in both (B = 3 terms), so the
+   * results agree to a few ulps of the terms; the bias is the same code */
+  for (int k = 0; k < OUT * IN; k++) assert_near(w[k], w2[k], 4 * FLT_EPSILON);
+  for (int i = 0; i < OUT; i++) ck_assert(b1[i] == b2[i]);
+  free(w);
+  free(w2);
+  free(dx1);
+  free(dx2);
+  rpu_linear_free(split);
+  rpu_linear_free(one);
+}
+END_TEST
+
+/* Tile ids differ per tile (base id + index), so the read noise of two
+ * tiles of one layer comes from different streams: two tiles holding the
+ * same weights give different noisy outputs for the same input, while the
+ * same layer built twice from the same seed repeats them exactly. */
+#define NOISY_CFG                                                            \
+  "{\"rpu_config\": \"SingleRPUConfig\", \"forward\": {\"out_noise\": 0.1}, " \
+  "\"mapping\": {\"max_input_size\": 8}}"
+
+static void noisy_outputs(uint64_t seed, float y[2][4]) {
+  rpu_linear *l = new_linear(NOISY_CFG, 16, 4, 0, seed); /* tiles 8 + 8 inputs */
+  float w[4 * 8], x[8];
+  for (int k = 0; k < 32; k++) w[k] = dyadic(k) * 0.05f;
+  for (int k = 0; k < 8; k++) x[k] = dyadic(k + 3) * 0.2f;
+  for (int t = 0; t < 2; t++) {
+    rpu_tile *tile = rpu_linear_tile(l, 0, t);
+    ck_assert_int_eq(rpu_tile_set_weights(tile, w), 0);
+    ck_assert_int_eq(rpu_tile_forward(tile, x, y[t], 1), 0);
+  }
+  rpu_linear_free(l);
+}
+
+START_TEST(linear_tiles_have_own_streams) {
+  float a[2][4], b[2][4];
+  noisy_outputs(11, a);
+  noisy_outputs(11, b);
+  ck_assert(memcmp(a, b, sizeof a) == 0);
+  int differ = 0;
+  for (int i = 0; i < 4; i++) differ += a[0][i] != a[1][i];
+  /* out_noise 0.1 on each output: equal floats by chance have ~0 chance */
+  ck_assert_int_eq(differ, 4);
+}
+END_TEST
+
+/* ===== activations and losses: central finite differences ===================
+ *
+ * With step h = 2^-7 and dyadic points (x +- h exact in float), the central
+ * difference (f(x+h) - f(x-h)) / 2h differs from f'(x) by truncation
+ * h^2/6 max|f'''| plus rounding: each float f value is off by at most a few
+ * u |f| (u = FLT_EPSILON / 2), giving <= 4 u max|f| / (2h) = 2 FLT_EPSILON
+ * max|f| / (2h).  tol() adds both with a factor 2 margin. */
+static const double H = 1.0 / 128.0;
+static double fd_tol(double m3, double fmax) {
+  return 2.0 * (H * H / 6.0 * m3 + 2.0 * FLT_EPSILON * fmax / (2.0 * H));
+}
+
+START_TEST(activation_gradients) {
+  /* max|f'''|: sigmoid 1/8, tanh 2, ReLU 0 (away from 0) */
+  static const struct { rpu_activation a; double m3; } acts[] = {
+      {RPU_ACT_SIGMOID, 0.125}, {RPU_ACT_TANH, 2.0}, {RPU_ACT_RELU, 0.0}};
+  enum { N = 24 };
+  float x[N], y[N], dy[N], dx[N];
+  for (int k = 0; k < N; k++) {
+    x[k] = (float)(k - 12) * 0.25f + 0.125f; /* never within h of 0 */
+    dy[k] = 1.0f;
+  }
+  for (int a = 0; a < 3; a++) {
+    ck_assert_int_eq(rpu_activation_forward(acts[a].a, x, y, N), 0);
+    ck_assert_int_eq(rpu_activation_backward(acts[a].a, x, y, dy, dx, N), 0);
+    for (int k = 0; k < N; k++) {
+      float xp = x[k] + (float)H, xm = x[k] - (float)H, yp, ym;
+      rpu_activation_forward(acts[a].a, &xp, &yp, 1);
+      rpu_activation_forward(acts[a].a, &xm, &ym, 1);
+      double fd = ((double)yp - ym) / (2 * H);
+      double fbig = fmax(fabs(yp), fabs(ym));
+      assert_near(dx[k], fd, fd_tol(acts[a].m3, fbig) + FLT_EPSILON);
+    }
+  }
+  /* exact values: sigmoid(0) = 1/2, tanh'(0) = 1, relu(-1) = 0 */
+  float z = 0.0f, s, g = 1.0f, ds;
+  rpu_activation_forward(RPU_ACT_SIGMOID, &z, &s, 1);
+  assert_near(s, 0.5, 0);
+  rpu_activation_forward(RPU_ACT_TANH, &z, &s, 1);
+  rpu_activation_backward(RPU_ACT_TANH, &z, &s, &g, &ds, 1);
+  assert_near(ds, 1.0, 0);
+  z = -100.0f; /* stable: no overflow of exp(100) */
+  rpu_activation_forward(RPU_ACT_SIGMOID, &z, &s, 1);
+  ck_assert(s >= 0.0f && s < 1e-40f);
+  tu_assert_error(rpu_activation_forward((rpu_activation)9, &z, &s, 1), RPU_EINVAL,
+                  "activation");
+}
+END_TEST
+
+enum { LB = 3, LC = 4 };
+static const int labels[LB] = {2, 0, 3};
+
+static float nll_of(const float *z) {
+  float lp[LB * LC], loss;
+  rpu_log_softmax(z, lp, LB, LC);
+  rpu_nll_loss(lp, labels, LB, LC, &loss, NULL);
+  return loss;
+}
+static float ce_of(const float *z) {
+  float loss;
+  rpu_cross_entropy_loss(z, labels, LB, LC, &loss, NULL);
+  return loss;
+}
+static const float *mse_target(void) {
+  static const float t[LB * LC] = {0.5f, -1, 0, 2, 1, 1, -0.25f, 0, 0, 3, 1, -2};
+  return t;
+}
+static float mse_of(const float *z) {
+  float loss;
+  rpu_mse_loss(z, mse_target(), LB, LC, &loss, NULL);
+  return loss;
+}
+
+/* Checks grad against central differences of f over every coordinate.
+ * max|f'''| along one coordinate: the log-sum-exp's is p(1-p)(1-2p) <=
+ * 0.1 (divided by the batch for the mean; 0.1 is a bound); MSE is
+ * quadratic (0). */
+static void check_fd(float (*f)(const float *), const float *z, const float *grad, double m3) {
+  float zz[LB * LC];
+  memcpy(zz, z, sizeof zz);
+  for (int k = 0; k < LB * LC; k++) {
+    zz[k] = z[k] + (float)H;
+    float fp = f(zz);
+    zz[k] = z[k] - (float)H;
+    float fm = f(zz);
+    zz[k] = z[k];
+    double fd = ((double)fp - fm) / (2 * H);
+    assert_near(grad[k], fd, fd_tol(m3, fmax(fabs(fp), fabs(fm))) + FLT_EPSILON);
+  }
+}
+
+START_TEST(loss_gradients) {
+  float z[LB * LC];
+  for (int k = 0; k < LB * LC; k++) z[k] = dyadic(k) * 1.5f;
+  /* log-softmax + NLL: grad through rpu_nll_loss then the backward */
+  float lp[LB * LC], g[LB * LC], dz[LB * LC], loss, loss_ce;
+  ck_assert_int_eq(rpu_log_softmax(z, lp, LB, LC), 0);
+  ck_assert_int_eq(rpu_nll_loss(lp, labels, LB, LC, &loss, g), 0);
+  ck_assert_int_eq(rpu_log_softmax_backward(lp, g, dz, LB, LC), 0);
+  check_fd(nll_of, z, dz, 0.1);
+  /* cross-entropy = the same loss and gradient from logits */
+  ck_assert_int_eq(rpu_cross_entropy_loss(z, labels, LB, LC, &loss_ce, g), 0);
+  assert_near(loss_ce, loss, 4 * FLT_EPSILON * loss);
+  check_fd(ce_of, z, g, 0.1);
+  for (int k = 0; k < LB * LC; k++) assert_near(g[k], dz[k], 1e-7);
+  /* MSE */
+  ck_assert_int_eq(rpu_mse_loss(z, mse_target(), LB, LC, &loss, g), 0);
+  check_fd(mse_of, z, g, 0.0);
+  /* hand values: uniform logits -> NLL = log(4); MSE of (1, 3) vs 0 = 5 */
+  float u[LB * LC] = {0}, one_three[2] = {1, 3}, zero2[2] = {0, 0};
+  ck_assert_int_eq(rpu_cross_entropy_loss(u, labels, LB, LC, &loss, NULL), 0);
+  assert_near(loss, log(4.0), 1e-6);
+  ck_assert_int_eq(rpu_mse_loss(one_three, zero2, 1, 2, &loss, NULL), 0);
+  assert_near(loss, 5.0, 0);
+  /* stability: huge logits give finite values (max subtracted) */
+  float big[LB * LC];
+  for (int k = 0; k < LB * LC; k++) big[k] = 1000.0f + (float)k;
+  ck_assert_int_eq(rpu_log_softmax(big, lp, LB, LC), 0);
+  for (int k = 0; k < LB * LC; k++) ck_assert(isfinite(lp[k]) && lp[k] <= 0.0f);
+  ck_assert_int_eq(rpu_cross_entropy_loss(big, labels, LB, LC, &loss, g), 0);
+  ck_assert(isfinite(loss));
+  /* argmax counting: row b of big peaks at class 3; labels 2, 0, 3 */
+  int correct = -1;
+  ck_assert_int_eq(rpu_count_correct(big, labels, LB, LC, &correct), 0);
+  ck_assert_int_eq(correct, 1);
+  int bad[LB] = {0, 4, 1};
+  tu_assert_error(rpu_nll_loss(lp, bad, LB, LC, &loss, NULL), RPU_ERANGE, "label 4");
+  tu_assert_error(rpu_cross_entropy_loss(z, bad, LB, LC, &loss, NULL), RPU_ERANGE,
+                  "sample 1");
+}
+END_TEST
+
+/* ===== optimizer =========================================================== */
+
+/* SPEC.md §8.4: lr 0.05 halved every 10 epochs -> 0.05 for epochs 0-9,
+ * 0.025 for 10-19, 0.0125 for 20-29. */
+START_TEST(step_lr_schedule) {
+  double lr;
+  static const struct { int epoch; double lr; } want[] = {
+      {0, 0.05}, {9, 0.05}, {10, 0.025}, {19, 0.025}, {20, 0.0125}, {29, 0.0125}, {30, 0.00625}};
+  for (size_t k = 0; k < sizeof want / sizeof want[0]; k++) {
+    ck_assert_int_eq(rpu_step_lr(0.05, 0.5, 10, want[k].epoch, &lr), 0);
+    assert_near(lr, want[k].lr, 1e-15);
+  }
+  tu_assert_error(rpu_step_lr(0.05, 0.5, 0, 1, &lr), RPU_EINVAL, "step_size");
+  tu_assert_error(rpu_step_lr(0.05, 0.5, 10, -1, &lr), RPU_EINVAL, "epoch");
+  tu_assert_error(rpu_step_lr(0.05, 0.0, 10, 1, &lr), RPU_EINVAL, "gamma");
+}
+END_TEST
+
+Suite *suite_nn(void) {
+  Suite *s = suite_create("nn");
+  TCase *tc = tcase_create("dataset");
+  tcase_set_timeout(tc, 60);
+  tcase_add_test(tc, idx_reads_plain_and_gzip);
+  tcase_add_test(tc, idx_errors);
+  tcase_add_test(tc, idx_fashion_mnist);
+  tcase_add_test(tc, shuffle_is_reproducible_permutation);
+  tcase_add_test(tc, shuffle_is_uniform);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("linear");
+  tcase_set_timeout(tc, 60);
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_add_loop_test(tc, linear_fp_naive_math, 0, 2);
+  tcase_add_test(tc, linear_errors);
+  tcase_add_test(tc, linear_init);
+  tcase_add_test(tc, linear_split_sizes);
+  tcase_add_test(tc, linear_split_equals_one_tile);
+  tcase_add_test(tc, linear_tiles_have_own_streams);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("math");
+  tcase_add_test(tc, activation_gradients);
+  tcase_add_test(tc, loss_gradients);
+  tcase_add_test(tc, step_lr_schedule);
+  suite_add_tcase(s, tc);
+  return s;
+}

@@ -260,6 +260,17 @@ const rpu_update_params *rpu_config_update(const rpu_config *cfg) {
   return cfg && cfg->has_io ? &cfg->update : NULL;
 }
 
+int rpu_config_mapping(const rpu_config *cfg, int *max_in, int *max_out,
+                       int *digital_bias) {
+  if (cfg == NULL)
+    return rpu__error_set(RPU_EINVAL, "rpu_config_mapping",
+                          "rpu_config_mapping: cfg must not be NULL");
+  if (max_in) *max_in = cfg->mapping.max_input_size;
+  if (max_out) *max_out = cfg->mapping.max_output_size;
+  if (digital_bias) *digital_bias = cfg->mapping.digital_bias ? 1 : 0;
+  return 0;
+}
+
 int rpu_config_section_schema(const char *section, const rpu_param_desc **params,
                               size_t *n_params) {
   if (section == NULL || params == NULL || n_params == NULL)

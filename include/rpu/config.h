@@ -65,6 +65,12 @@ RPU_API const rpu_io_params *rpu_config_forward(const rpu_config *cfg);
 RPU_API const rpu_io_params *rpu_config_backward(const rpu_config *cfg);
 RPU_API const rpu_update_params *rpu_config_update(const rpu_config *cfg);
 
+/* The mapping section's tile limits and bias placement (SPEC.md §7.1,
+ * §7.2): max_input_size, max_output_size (0 = no limit) and digital_bias
+ * (1/0).  Any out pointer may be NULL.  RPU_EINVAL for a NULL cfg. */
+RPU_API int rpu_config_mapping(const rpu_config *cfg, int *max_in, int *max_out,
+                               int *digital_bias);
+
 /* Schema of a config section ("forward", "backward", "update", "mapping",
  * "clip", "modifier", "remap", "pre_post.input_range") for documentation;
  * RPU_ENOTFOUND for an unknown section. */

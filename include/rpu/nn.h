@@ -1,7 +1,197 @@
-/* rpu — neural-network layers on tiles (stub: to be written). */
+/* rpu — neural-network building blocks on tiles (DESIGN.md §1, SPEC.md §8).
+ *
+ * core/nn sits on the public tile API only.  Buffers are row-major float
+ * arrays with one row per batch sample (as in rpu/tile.h).  Every fallible
+ * call returns 0 or a negative RPU_E* code with a message (rpu_error_last).
+ */
 #ifndef RPU_NN_H
 #define RPU_NN_H
 
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rpu/common.h"
+#include "rpu/config.h"
+#include "rpu/context.h"
 #include "rpu/tile.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ----- datasets (IDX format, e.g. MNIST / Fashion-MNIST) ----------------- */
+
+typedef struct rpu_dataset rpu_dataset;
+
+/* Reads an IDX image file (unsigned bytes, 3 dims: count x rows x cols) and
+ * its IDX label file (unsigned bytes, 1 dim: count), plain or gzip'ed.
+ * Pixels are scaled to [0, 1] (byte / 255).  `limit` > 0 keeps only the
+ * first `limit` samples (0: all).  Errors name the file: RPU_EIO for a file
+ * that cannot be opened or read (with an install hint for a path under
+ * /usr/share/datasets), RPU_ECORRUPT for a wrong magic, wrong number of
+ * dimensions or a truncated file or trailing bytes, RPU_ESHAPE when the
+ * image and label counts differ. */
+RPU_API int rpu_dataset_load_idx(rpu_dataset **out, const char *images_path,
+                                 const char *labels_path, int limit);
+
+/* Frees a dataset (NULL is fine). */
+RPU_API void rpu_dataset_free(rpu_dataset *ds);
+
+/* Number of samples. */
+RPU_API int rpu_dataset_size(const rpu_dataset *ds);
+
+/* Image height and width (rows, cols); features = rows * cols. */
+RPU_API int rpu_dataset_rows(const rpu_dataset *ds);
+RPU_API int rpu_dataset_cols(const rpu_dataset *ds);
+RPU_API int rpu_dataset_features(const rpu_dataset *ds);
+
+/* Largest label + 1. */
+RPU_API int rpu_dataset_classes(const rpu_dataset *ds);
+
+/* The images, size x features floats (borrowed, valid until freed). */
+RPU_API const float *rpu_dataset_images(const rpu_dataset *ds);
+
+/* The labels, size ints (borrowed, valid until freed). */
+RPU_API const int *rpu_dataset_labels(const rpu_dataset *ds);
+
+/* x <- (x - mean) / std for every pixel; std must be > 0 and both finite
+ * (RPU_EINVAL otherwise, the data then unchanged). */
+RPU_API int rpu_dataset_normalize(rpu_dataset *ds, float mean, float std);
+
+/* Copies the samples order[0..batch-1] into x (batch x features) and, if
+ * `labels` is not NULL, their labels.  RPU_ERANGE for an index >= size. */
+RPU_API int rpu_dataset_gather(const rpu_dataset *ds, const uint32_t *order,
+                               int batch, float *x, int *labels);
+
+/* Writes a random permutation of 0..n-1 into order: Fisher-Yates with
+ * unbiased (rejection-sampled) draws from the counter-based RNG, stream
+ * (seed, tile 0, RPU_RNG_DATA, step = epoch, sub 0).  A pure function of
+ * (n, seed, epoch). */
+RPU_API int rpu_shuffle_order(uint32_t *order, uint32_t n, uint64_t seed,
+                              uint32_t epoch);
+
+/* ----- analog linear layer (SPEC.md §7.1, §7.2, §8.1) -------------------- */
+
+typedef struct rpu_linear rpu_linear;
+
+/* A linear layer y = W x + b with W (out_features x in_features) split over
+ * tiles per SPEC.md §7.2 (limits from the config's mapping section); tile
+ * (i_out, i_in) gets id base_tile_id + i_out * n_in + i_in, so every tile
+ * draws its own streams from `seed`.  W and b are initialised as torch's
+ * Linear: uniform(-1/sqrt(in), 1/sqrt(in)), drawn from stream (seed, tile
+ * base_tile_id, RPU_RNG_DATA, step 0xffffffff, sub 0 for W, 1 for b), then
+ * written with rpu_tile_set_weights.  The bias is digital (a float vector
+ * added after the tiles); a config with mapping.digital_bias false and
+ * bias requested is refused with RPU_EUNSUPPORTED. */
+RPU_API int rpu_linear_new(rpu_linear **out, rpu_context *ctx,
+                           const rpu_config *cfg, int in_features,
+                           int out_features, int bias, uint64_t seed,
+                           uint32_t base_tile_id);
+
+/* Frees a layer and its tiles (NULL is fine). */
+RPU_API void rpu_linear_free(rpu_linear *l);
+
+RPU_API int rpu_linear_in_features(const rpu_linear *l);
+RPU_API int rpu_linear_out_features(const rpu_linear *l);
+
+/* Number of tiles along the input and the output dimension. */
+RPU_API int rpu_linear_tile_grid(const rpu_linear *l, int *n_in, int *n_out);
+
+/* The tile of input block i_in and output block i_out (borrowed); NULL if
+ * out of range. */
+RPU_API rpu_tile *rpu_linear_tile(rpu_linear *l, int i_out, int i_in);
+
+/* y = W x + b for `batch` samples (x: batch x in, y: batch x out).  The
+ * layer keeps a copy of x for rpu_linear_update (SPEC.md §1.2 step 2). */
+RPU_API int rpu_linear_forward(rpu_linear *l, const float *x, float *y,
+                               int batch);
+
+/* dx = W^T d (d: batch x out, dx: batch x in; dx may be NULL for a first
+ * layer).  Keeps a copy of d for rpu_linear_update.  `batch` must equal
+ * that of the last forward (RPU_ESHAPE otherwise). */
+RPU_API int rpu_linear_backward(rpu_linear *l, const float *d, float *dx,
+                                int batch);
+
+/* SGD step with the x and d stored by the last forward / backward: every
+ * tile runs rpu_tile_update on its x block and d block, the bias takes
+ * b -= lr * sum_batch d (SPEC.md §1.2 step 3).  lr == 0 skips the step.
+ * The stored x and d are consumed (a second update needs new passes).
+ * RPU_EINVAL if no forward/backward pair is stored.  A tile error part way
+ * leaves the earlier tiles updated. */
+RPU_API int rpu_linear_update(rpu_linear *l, float lr);
+
+/* rpu_tile_post_update_step on every tile (SPEC.md §1.2 step 4). */
+RPU_API int rpu_linear_post_update_step(rpu_linear *l);
+
+/* Copies the full W (out x in, row-major) and, if the layer has a bias and
+ * `bias` is not NULL, b (out floats). */
+RPU_API int rpu_linear_get_weights(rpu_linear *l, float *w, float *bias);
+
+/* Writes the full W into the tiles (each tile may clip to its device's
+ * bounds) and, if the layer has a bias and `bias` is not NULL, b.  NaN or
+ * Inf is refused with RPU_EINVAL and nothing is changed. */
+RPU_API int rpu_linear_set_weights(rpu_linear *l, const float *w,
+                                   const float *bias);
+
+/* ----- activations (element-wise over n values) -------------------------- */
+
+typedef enum rpu_activation {
+  RPU_ACT_SIGMOID = 1,
+  RPU_ACT_TANH = 2,
+  RPU_ACT_RELU = 3
+} rpu_activation;
+
+/* y = f(x) for n values (y may alias x). */
+RPU_API int rpu_activation_forward(rpu_activation act, const float *x,
+                                   float *y, size_t n);
+
+/* dx = f'(x) * dy, from the forward input x and output y (dx may alias
+ * dy). */
+RPU_API int rpu_activation_backward(rpu_activation act, const float *x,
+                                    const float *y, const float *dy,
+                                    float *dx, size_t n);
+
+/* ----- losses (mean over the batch, as torch's default reduction) -------- */
+
+/* out = log_softmax(z) per row (batch x classes), stable (max subtracted). */
+RPU_API int rpu_log_softmax(const float *z, float *out, int batch,
+                            int classes);
+
+/* dz = g - softmax(z) * sum(g) per row, from out = log_softmax(z) and the
+ * gradient g with respect to out. */
+RPU_API int rpu_log_softmax_backward(const float *out, const float *g,
+                                     float *dz, int batch, int classes);
+
+/* NLL of log-probabilities: loss = -mean_b logp[b, label_b]; grad (may be
+ * NULL) w.r.t. logp.  RPU_ERANGE for a label outside 0..classes-1. */
+RPU_API int rpu_nll_loss(const float *logp, const int *labels, int batch,
+                         int classes, float *loss, float *grad);
+
+/* Cross-entropy from logits = NLL(log_softmax(z)); grad (may be NULL)
+ * w.r.t. z: (softmax(z) - onehot) / batch. */
+RPU_API int rpu_cross_entropy_loss(const float *z, const int *labels,
+                                   int batch, int classes, float *loss,
+                                   float *grad);
+
+/* loss = mean over batch * features of (y - t)^2; grad (may be NULL) =
+ * 2 (y - t) / (batch * features). */
+RPU_API int rpu_mse_loss(const float *y, const float *target, int batch,
+                         int features, float *loss, float *grad);
+
+/* Counts the rows whose largest score is at the label (first maximum). */
+RPU_API int rpu_count_correct(const float *scores, const int *labels,
+                              int batch, int classes, int *correct);
+
+/* ----- optimizer ---------------------------------------------------------- */
+
+/* Step learning-rate schedule (torch StepLR, SPEC.md §8.4):
+ * *lr = lr0 * gamma^floor(epoch / step_size).  RPU_EINVAL for lr0 < 0,
+ * gamma <= 0, step_size < 1 or epoch < 0. */
+RPU_API int rpu_step_lr(double lr0, double gamma, int step_size, int epoch,
+                        double *lr);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* RPU_NN_H */
