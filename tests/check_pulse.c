@@ -67,7 +67,33 @@ static void fake_pulse_row(void *state, float *w_row, int row, const int *cols,
   free(seen);
 }
 
+/* The dense hook (plugin.h pulse_row_dense): one count per column; the
+ * same bookkeeping and the same weight change as fake_pulse_row, so the
+ * tests can compare the two paths. */
+static void fake_pulse_row_dense(void *state, float *w_row, int row,
+                                 const int32_t *counts, rpu_rng_cursor *rng) {
+  fake_dev *f = state;
+  f->calls[row]++;
+  if (rng->stream.sub != (uint32_t)row || rng->pos != 0) f->bad_cursor[row] = 1;
+  f->last_step[row] = rng->stream.step;
+  float xi[1];
+  for (int j = 0; j < f->cols; j++) {
+    int c = counts[j];
+    if (c == 0) continue;
+    if (abs(c) > f->max_abs[row]) f->max_abs[row] = abs(c);
+    f->sum[(size_t)row * f->cols + j] += c;
+    float v = w_row[j] - f->step * (float)c;
+    if (f->noise > 0.0f) {
+      rpu_rng_cursor_normal(rng, xi, 1);
+      v += f->noise * xi[0];
+    }
+    if (f->w_max > f->w_min) v = v < f->w_min ? f->w_min : (v > f->w_max ? f->w_max : v);
+    w_row[j] = v;
+  }
+}
+
 static rpu_device_vtable fake_vt;
+static int fake_use_dense; /* fake_new gives the device the dense hook */
 
 static fake_dev *fake_new(int rows, int cols, double g) {
   fake_dev *f = calloc(1, sizeof *f);
@@ -87,6 +113,7 @@ static fake_dev *fake_new(int rows, int cols, double g) {
   fake_vt.struct_size = sizeof fake_vt;
   fake_vt.granularity = fake_granularity;
   fake_vt.pulse_row = fake_pulse_row;
+  if (fake_use_dense) fake_vt.pulse_row_dense = fake_pulse_row_dense;
   return f;
 }
 
@@ -324,7 +351,9 @@ static const float dense_d[2] = {0.5f, -1.0f};
 START_TEST(mean_count_exact) {
   /* n_x = ±rint(16·p_x) = [16, 5, -rint(2.5) = -2 (ties to even)],
    * n_d = [8, -16]; c = rint(n_d·n_x/16):
-   * row 0: 8, rint(2.5) = 2, rint(-1) = -1;  row 1: -16, -5, 2. */
+   * row 0: 8, rint(2.5) = 2, rint(-1) = -1;  row 1: -16, -5, 2.
+   * Loop index 1: the device has the dense hook (same counts). */
+  fake_use_dense = _i;
   fake_dev *f = fake_new(2, 3, DENSE_G);
   rpu_update_params up = defaults();
   up.pulse_type = RPU_PULSE_MEAN_COUNT;
@@ -342,13 +371,15 @@ START_TEST(mean_count_exact) {
   ck_assert_int_eq(run(f, &up, w, dense_x, dense_d, 1, -DENSE_LR, 0, NULL), 0);
   for (int k = 0; k < 6; k++) ck_assert_int_eq(f->sum[k], -want[k]);
   fake_free(f);
+  fake_use_dense = 0;
 }
 END_TEST
 
 START_TEST(deterministic_implicit_exact) {
   /* q = p (no resolution), signed: q_x = [1, 5/16, -5/32], q_d = [1/2, -1];
    * c = rint(16·q_d·q_x): row 0: 8, rint(2.5) = 2, rint(-1.25) = -1;
-   * row 1: -16, -5, rint(2.5) = 2. */
+   * row 1: -16, -5, rint(2.5) = 2.  Loop index 1: with the dense hook. */
+  fake_use_dense = _i;
   fake_dev *f = fake_new(2, 3, DENSE_G);
   rpu_update_params up = defaults();
   up.pulse_type = RPU_PULSE_DETERMINISTIC_IMPLICIT;
@@ -367,6 +398,7 @@ START_TEST(deterministic_implicit_exact) {
   for (int k = 0; k < 6; k++) ck_assert_int_eq(f->sum[k], want2[k]);
   ck_assert_int_eq(f->zero_seen[0] | f->zero_seen[1], 0);
   fake_free(f);
+  fake_use_dense = 0;
 }
 END_TEST
 
@@ -470,8 +502,12 @@ static void compare_naive_k(rpu_update_params up, int rows, int cols,
                             float lr, double g, int scalar);
 static void compare_naive(rpu_update_params up, int rows, int cols, float lr,
                           double g) {
-  compare_naive_k(up, rows, cols, lr, g, 0);
-  compare_naive_k(up, rows, cols, lr, g, 1);
+  /* compact counts (pulse_row) and dense counts (pulse_row_dense) */
+  for (fake_use_dense = 0; fake_use_dense < 2; fake_use_dense++) {
+    compare_naive_k(up, rows, cols, lr, g, 0);
+    compare_naive_k(up, rows, cols, lr, g, 1);
+  }
+  fake_use_dense = 0;
 }
 
 static void compare_naive_k(rpu_update_params up, int rows, int cols,
@@ -655,7 +691,9 @@ START_TEST(threads_bit_identical) {
   int64_t *sums[2];
   for (int t = 0; t < 2; t++) {
     rpu_set_num_threads(t + 1);
+    fake_use_dense = _i; /* loop index 1: through pulse_row_dense */
     fake_dev *f = fake_new(R, C, 0.001);
+    fake_use_dense = 0;
     f->noise = 0.0003f;
     w[t] = calloc((size_t)R * C, sizeof(float));
     rpu__pulse *p = NULL;
@@ -776,8 +814,8 @@ Suite *suite_pulse(void) {
   tcase_add_test(tc, threshold_matches_uniform);
   suite_add_tcase(s, tc);
   tc = tcase_create("dense");
-  tcase_add_test(tc, mean_count_exact);
-  tcase_add_test(tc, deterministic_implicit_exact);
+  tcase_add_loop_test(tc, mean_count_exact, 0, 2);
+  tcase_add_loop_test(tc, deterministic_implicit_exact, 0, 2);
   tcase_add_test(tc, deterministic_implicit_spec_trace);
   tcase_add_test(tc, nothing_to_do);
   suite_add_tcase(s, tc);
@@ -788,7 +826,7 @@ Suite *suite_pulse(void) {
   tcase_add_test(tc, stochastic_threshold_edge);
   tcase_add_test(tc, stochastic_two_phase_order);
   tcase_add_test(tc, stochastic_mean);
-  tcase_add_test(tc, threads_bit_identical);
+  tcase_add_loop_test(tc, threads_bit_identical, 0, 2);
   suite_add_tcase(s, tc);
   tc = tcase_create("errors");
   tcase_add_test(tc, bad_input);

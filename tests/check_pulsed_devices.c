@@ -824,6 +824,213 @@ START_TEST(test_multi_pulse_near_bound) {
 }
 END_TEST
 
+/* ----- dense rows (plugin.h pulse_row_dense) ------------------------------- */
+
+/* The nominal ConstantStep device of the dense tests: dw_min 0.001, bounds
+ * +-0.6, no device-to-device spread, cycle-to-cycle noise dw_min_std. */
+#define CS_NOMINAL(STD)                                                      \
+  "{\"type\":\"ConstantStepDevice\",\"dw_min_std\":" STD                    \
+  ",\"w_max_dtod\":0,\"w_min_dtod\":0,\"dw_min_dtod\":0,\"up_down_dtod\":0}"
+
+/* Without noise (SPEC.md §4.6): m pulses of step 0.001 clip once at the
+ * end from inside the bounds; from outside, the first pulse clips.
+ * 37 columns (two vector blocks of 16 and a tail of 5), one count pattern
+ * repeated; every expected weight worked out by hand below. */
+START_TEST(test_dense_noise_free) {
+  dev d;
+  dev_open(&d, CS_NOMINAL("0"), 3, 37, 81);
+  ck_assert_ptr_nonnull(d.vt->pulse_row_dense);
+  /* pattern of 5: (w0, count) -> expected
+   *  0.1,   0 -> 0.1            untouched
+   *  0.1,  -3 -> 0.103          3 up steps
+   *  0.1,   5 -> 0.095          5 down steps
+   *  0.599, -4 -> 0.6           clipped at b_max
+   *  0.7,   2 -> 0.599          outside: clip to 0.6, then one more step
+   * and column 36 (w0 0.7, count 0) stays 0.7 although out of bounds. */
+  static const float w0[5] = {0.1f, 0.1f, 0.1f, 0.599f, 0.7f};
+  static const int32_t c0[5] = {0, -3, 5, -4, 2};
+  static const double want[5] = {0.1, 0.103, 0.095, 0.6, 0.599};
+  int32_t cnt[37];
+  dev_set(&d, 0.0f);
+  for (int i = 0; i < 3; i++)
+    for (int j = 0; j < 37; j++) {
+      d.w[i * 37 + j] = w0[j % 5];
+      cnt[j] = c0[j % 5];
+    }
+  cnt[36] = 0;
+  for (int i = 0; i < 3; i++) d.w[i * 37 + 36] = 0.7f;
+  rpu_rng_cursor cur = d.upd;
+  for (int i = 0; i < 3; i++)
+    d.vt->pulse_row_dense(d.st, d.w + i * 37, i, cnt, &cur);
+  for (int i = 0; i < 3; i++)
+    for (int j = 0; j < 36; j++)
+      ck_assert_msg(fabs(d.w[i * 37 + j] - want[j % 5]) < 1e-6,
+                    "(%d,%d): %.7f, want %.7f", i, j, d.w[i * 37 + j],
+                    want[j % 5]);
+  for (int i = 0; i < 3; i++) ck_assert_float_eq(d.w[i * 37 + 36], 0.7f);
+  /* no noise: nothing drawn */
+  ck_assert_uint_eq(cur.pos, d.upd.pos);
+  dev_close(&d);
+}
+END_TEST
+
+/* With noise the random positions are documented (constant_step.c): in a
+ * block (here the whole row), the k-th one-step column takes the normal at
+ * position k, then the elements that go pulse by pulse take positions F,
+ * F+1, ... one per pulse (F one-step columns).  Recomputed here from the generator and the formulas of
+ * SPEC.md §4.6: far from the bounds w0 + s (m + 0.3 sqrt(m) xi), s = +dw
+ * for up (count < 0) and -dw for down; near b_max pulse by pulse
+ * w <- clip(w + s (1 + 0.3 xi)).  float vs double rounding: 1e-6. */
+START_TEST(test_dense_noisy_positions) {
+  enum { C = 45 };
+  dev d;
+  dev_open(&d, CS_NOMINAL("0.3"), 2, C, 82);
+  dev_set(&d, 0.0f);
+  int32_t cnt[C];
+  for (int j = 0; j < C; j++) {
+    cnt[j] = (j % 3 == 0) ? 0 : (j % 3 == 1 ? -(j % 7) - 1 : (j % 5) + 1);
+    d.w[C + j] = d.w[j] = 0.05f * (float)(j % 4) - 0.1f;
+  }
+  /* near a bound, pulse by pulse: col 10 (4 up from 0.599), col 20 (1 down
+   * from -0.5995), col 25 (5 up from 0.598) */
+  d.w[C + 10] = d.w[10] = 0.599f;
+  d.w[C + 20] = d.w[20] = -0.5995f;
+  d.w[C + 25] = d.w[25] = 0.598f;
+  ck_assert_int_eq(cnt[10], -4);
+  ck_assert_int_eq(cnt[20], 1);
+  ck_assert_int_eq(cnt[25], -5);
+  /* col 32: 3 down pulses from 0.59, away from b_max.  Forward reach per
+   * pulse 1 + 0.3*9 = 3.7 dw, backward 0.3*9 - 1 = 1.7 dw: 0.59 - 0.0111
+   * and 0.59 + 0.0051 stay inside, so one step (a symmetric criterion,
+   * 0.59 + 0.0111 > 0.6, would not allow it). */
+  d.w[C + 32] = d.w[32] = 0.59f;
+  ck_assert_int_eq(cnt[32], 3);
+  float w0[2 * C];
+  memcpy(w0, d.w, sizeof w0);
+  for (int i = 0; i < 2; i++) {
+    rpu_rng_cursor cur = d.upd;
+    cur.stream.sub = (uint32_t)i;
+    cur.pos = 5; /* any start position */
+    d.vt->pulse_row_dense(d.st, d.w + i * C, i, cnt, &cur);
+    int F = 0; /* touched columns but the three slow ones */
+    for (int j = 0; j < C; j++) F += cnt[j] != 0;
+    F -= 3;
+    float xi[C + 10];
+    rpu_rng_fill_normal(&cur.stream, 5, xi, (size_t)F + 10);
+    ck_assert_uint_eq(cur.pos, 5 + (uint64_t)F + 10); /* 4+1+5 pulses */
+    int k = 0, q = F; /* next one-step and next pulse-by-pulse normal */
+    for (int j = 0; j < C; j++) {
+      const float x0 = w0[i * C + j];
+      if (cnt[j] == 0) {
+        ck_assert_float_eq(d.w[i * C + j], x0);
+        continue;
+      }
+      double m = fabs((double)cnt[j]), st = cnt[j] < 0 ? 0.001 : -0.001;
+      double want;
+      if (j == 10 || j == 20 || j == 25) {
+        float x = x0, fs = cnt[j] < 0 ? 0.001f : -0.001f;
+        for (int t = 0; t < abs(cnt[j]); t++) {
+          x = x + fs * (1.0f + 0.3f * xi[q++]);
+          x = x > 0.6f ? 0.6f : (x < -0.6f ? -0.6f : x);
+        }
+        want = x;
+      } else {
+        want = x0 + st * (m + 0.3 * sqrt(m) * xi[k++]);
+      }
+      ck_assert_msg(fabs(d.w[i * C + j] - want) < 1e-6,
+                    "row %d col %d: %.7f, want %.7f", i, j, d.w[i * C + j],
+                    want);
+    }
+  }
+  dev_close(&d);
+}
+END_TEST
+
+/* The dense hook follows the same distribution as pulse_row: 20 up pulses
+ * per element in one dense call give mean 20 dw and std sqrt(20) 0.3 dw
+ * (sum of 20 independent steps, SPEC.md §4.6), as in
+ * test_multi_pulse_far_from_bounds. */
+START_TEST(test_dense_far_from_bounds_stats) {
+  dev a;
+  dev_open(&a, CS_NOMINAL("0.3"), 100, 200, 83);
+  int32_t cnt[200];
+  for (int j = 0; j < 200; j++) cnt[j] = -20;
+  for (int i = 0; i < 100; i++)
+    a.vt->pulse_row_dense(a.st, a.w + i * 200, i, cnt, &a.upd);
+  const size_t n = 20000;
+  const double sd = sqrt(20.0) * 0.3 * 0.001;
+  double m, s;
+  stats(a.w, n, &m, &s);
+  ck_assert_double_le(fabs(m - 0.02), tol_mean(sd, n));
+  ck_assert_double_le(fabs(s - sd), tol_sd(sd, n));
+  dev_close(&a);
+}
+END_TEST
+
+/* LinearStep family: pulse_row_dense promises the pulses and random
+ * positions of pulse_row with the nonzero columns in ascending order
+ * (linear_step.c), so two devices built alike, one fed compact lists and
+ * one dense rows, must end bit-identical with their cursors at the same
+ * position.  Counts up to +-40 (some rows need more normals than one
+ * vector window), 300 columns (two chunks), with and without write noise
+ * and mult_noise. */
+START_TEST(test_dense_linear_step_matches_compact) {
+  static const char *const js[] = {
+      "{\"type\":\"SoftBoundsDevice\"}",
+      "{\"type\":\"SoftBoundsDevice\",\"write_noise_std\":0.5}",
+      "{\"type\":\"LinearStepDevice\",\"mult_noise\":false,"
+      "\"write_noise_std\":0.2}",
+      "{\"type\":\"SoftBoundsDevice\",\"dw_min_std\":0}",
+  };
+  enum { R = 6, C = 300 };
+  for (size_t v = 0; v < sizeof js / sizeof js[0]; v++) {
+    dev a, b;
+    dev_open(&a, js[v], R, C, 91);
+    dev_open(&b, js[v], R, C, 91);
+    ck_assert_ptr_nonnull(b.vt->pulse_row_dense);
+    rpu_rng_stream rs = rpu_rng_stream_make(5, 0, RPU_RNG_DATA);
+    float u[R * C];
+    rpu_rng_fill_uniform(&rs, 0, u, R * C);
+    for (int k = 0; k < R * C; k++) a.w[k] = b.w[k] = 0.8f * u[k] - 0.4f;
+    ck_assert_int_eq(a.vt->set_weights(a.st, view(&a), &a.upd), 0);
+    ck_assert_int_eq(b.vt->set_weights(b.st, view(&b), &b.upd), 0);
+    for (int rep = 0; rep < 3; rep++) {
+      rs.sub = (uint32_t)rep + 1;
+      rpu_rng_fill_uniform(&rs, 0, u, R * C);
+      for (int i = 0; i < R; i++) {
+        int32_t dense[C], cnt[C];
+        int cols[C], n = 0;
+        for (int j = 0; j < C; j++) {
+          float q = u[i * C + j];
+          /* half zero; row 0 of rep 2 with large counts */
+          int32_t c = q < 0.5f ? 0 : (int32_t)((q - 0.75f) * (i == 0 && rep == 2 ? 160 : 16));
+          dense[j] = c;
+          if (c != 0) cols[n] = j, cnt[n++] = c;
+        }
+        a.vt->pulse_row(a.st, a.w + i * C, i, cols, cnt, n, &a.upd);
+        b.vt->pulse_row_dense(b.st, b.w + i * C, i, dense, &b.upd);
+      }
+      ck_assert_uint_eq(a.upd.pos, b.upd.pos);
+      ck_assert_msg(memcmp(a.w, b.w, sizeof(float) * R * C) == 0,
+                    "%s: dense and compact differ", js[v]);
+      /* the hidden (persistent) weights too: read them back */
+      size_t ns = a.vt->state_size(a.st);
+      unsigned char *sa = malloc(ns), *sb = malloc(ns);
+      ck_assert(sa && sb);
+      ck_assert_int_eq(a.vt->save(a.st, sa, ns), 0);
+      ck_assert_int_eq(b.vt->save(b.st, sb, ns), 0);
+      ck_assert_int_eq(memcmp(sa, sb, ns), 0);
+      free(sa);
+      free(sb);
+    }
+    if (v < 3) ck_assert_uint_gt(a.upd.pos, 0); /* the noisy ones drew */
+    else ck_assert_uint_eq(a.upd.pos, 0);
+    dev_close(&a);
+    dev_close(&b);
+  }
+}
+END_TEST
+
 /* ----- granularity (SPEC.md §4.3, §12.3) ----------------------------------- */
 
 START_TEST(test_granularity) {
@@ -1017,6 +1224,10 @@ Suite *suite_pulsed_devices(void) {
   tcase_add_test(tc, test_construction_seed);
   tcase_add_test(tc, test_multi_pulse_far_from_bounds);
   tcase_add_test(tc, test_multi_pulse_near_bound);
+  tcase_add_test(tc, test_dense_noise_free);
+  tcase_add_test(tc, test_dense_noisy_positions);
+  tcase_add_test(tc, test_dense_far_from_bounds_stats);
+  tcase_add_test(tc, test_dense_linear_step_matches_compact);
   tcase_add_test(tc, test_save_load);
   tcase_add_test(tc, test_bad_input);
   tcase_add_test(tc, test_bad_shape);

@@ -87,6 +87,7 @@ typedef struct sample_ctx {
   double res, x_res, d_res;
   int nw;
   int avx512; /* use the AVX-512 kernel */
+  int dense;  /* the device has pulse_row_dense */
   rpu_rng_stream stream; /* step set to this sample */
 } sample_ctx;
 
@@ -104,7 +105,10 @@ static void line_masks(rpu__pulse *p, const sample_ctx *sc, int l0, int l1,
                        uint32_t *buf);
 static void collect_x(rpu__pulse *p, const sample_ctx *sc);
 static uint64_t row_update(const rpu__pulse *p, const sample_ctx *sc, int i,
-                           int *cols, int32_t *counts);
+                           int *cols, int32_t *counts, int32_t *dense);
+static uint64_t row_dense_bits(const uint64_t *dm, int nw, int32_t sd,
+                               const uint64_t *masks, const int32_t *sign,
+                               int ncols, int32_t *dense);
 static int row_counts_bits1(uint64_t dm, int32_t sd, const uint64_t *xm,
                             const int *xcol, const int32_t *xs, int nx,
                             int *cols, int32_t *counts, uint64_t *total);
@@ -112,7 +116,12 @@ static int row_counts_bitsn(const uint64_t *dm, int nw, int32_t sd,
                             const uint64_t *xm, const int *xcol,
                             const int32_t *xs, int nx, int *cols,
                             int32_t *counts, uint64_t *total);
+static int has_dense(const rpu_device_vtable *vt);
 #ifdef PULSE_AVX512
+static uint64_t row_dense_bits1_avx512(uint64_t dm, int32_t sd,
+                                       const uint64_t *masks,
+                                       const int32_t *sign, int ncols,
+                                       int32_t *dense);
 static uint64_t slot_mask_avx512(const uint32_t *wd, int bl, uint32_t t);
 static int row_counts_bits1_avx512(uint64_t dm, int32_t sd, const uint64_t *xm,
                                    const int *xcol, const int32_t *xs, int nx,
@@ -277,6 +286,7 @@ int rpu__pulse_update(rpu__pulse *p, const rpu_update_params *up,
   base.x_res = rpu__pulse_res(up->x_res_implicit);
   base.d_res = rpu__pulse_res(up->d_res_implicit);
   base.avx512 = p->simd;
+  base.dense = has_dense(dev->vt);
   base.stream = stream;
   base.stream.purpose = RPU_RNG_UPDATE;
   uint64_t total = 0;
@@ -287,7 +297,8 @@ int rpu__pulse_update(rpu__pulse *p, const rpu_update_params *up,
     int tid = thread_num();
     int *cols = p->scratch[tid];
     int32_t *counts = (int32_t *)(cols + p->cols);
-    uint32_t *buf = (uint32_t *)(counts + p->cols);
+    int32_t *dense = counts + p->cols;
+    uint32_t *buf = (uint32_t *)(dense + p->cols);
     uint64_t mine = 0;
     for (int s = 0; s < batch; s++) {
       sample_ctx sc = base;
@@ -307,7 +318,7 @@ int rpu__pulse_update(rpu__pulse *p, const rpu_update_params *up,
 #pragma omp single
       collect_x(p, &sc);
 #pragma omp for schedule(dynamic, 16)
-      for (int i = 0; i < w.rows; i++) mine += row_update(p, &sc, i, cols, counts);
+      for (int i = 0; i < w.rows; i++) mine += row_update(p, &sc, i, cols, counts, dense);
     }
 #pragma omp atomic
     total += mine;
@@ -323,6 +334,10 @@ int rpu__pulse_update(rpu__pulse *p, const rpu_update_params *up,
   ((vt)->struct_size >= offsetof(rpu_device_vtable, field) +                \
                             sizeof((vt)->field) &&                          \
    (vt)->field != NULL)
+
+static int has_dense(const rpu_device_vtable *vt) {
+  return VT_HAS(vt, pulse_row_dense);
+}
 
 static int check_args(const rpu__pulse *p, const rpu_update_params *up,
                       const rpu__pulse_device *dev, rpu_weights w,
@@ -450,7 +465,7 @@ static int reserve(rpu__pulse *p, int nw, int threads) {
     void **sv = realloc(p->scratch, (size_t)threads * sizeof *sv);
     if (sv == NULL) goto nomem;
     p->scratch = sv;
-    size_t bytes = (size_t)p->cols * (sizeof(int) + sizeof(int32_t)) +
+    size_t bytes = (size_t)p->cols * (sizeof(int) + 2 * sizeof(int32_t)) +
                    DRAW_CHUNK * sizeof(uint32_t);
     while (p->n_scratch < threads) {
       void *b = malloc(bytes);
@@ -583,14 +598,35 @@ static void collect_x(rpu__pulse *p, const sample_ctx *sc) {
 
 /* Row i: its signed counts over the active x lines, then one pulse_row
  * call with the device cursor (sub = i, step = sample).  Returns the
- * number of pulses. */
+ * number of pulses.  A device with pulse_row_dense gets one count per
+ * column instead (zeros for the silent ones), without compaction. */
 static uint64_t row_update(const rpu__pulse *p, const sample_ctx *sc, int i,
-                           int *cols, int32_t *counts) {
+                           int *cols, int32_t *counts, int32_t *dense) {
   int l = p->cols + i;
   int32_t sd = p->sign[l];
   if (sd == 0 || p->nx == 0) return 0;
   int type = sc->up->pulse_type, n = 0, bl = sc->bl.bl;
   uint64_t total = 0;
+  rpu_rng_cursor cur;
+  cur.stream = sc->stream;
+  cur.stream.sub = (uint32_t)i;
+  cur.pos = 0;
+  float *w_row = sc->w.w + (size_t)i * sc->w.ld;
+  if (sc->dense && is_stochastic(type)) {
+    const uint64_t *dm = p->masks + (size_t)l * sc->nw;
+#ifdef PULSE_AVX512
+    if (sc->nw == 1 && sc->avx512) {
+      if (dm[0] == 0) return 0;
+      total = row_dense_bits1_avx512(dm[0], sd, p->masks, p->sign, p->cols,
+                                     dense);
+    } else
+#endif
+      total = row_dense_bits(dm, sc->nw, sd, p->masks, p->sign, p->cols,
+                             dense);
+    if (total == 0) return 0;
+    sc->dev->vt->pulse_row_dense(sc->dev->state, w_row, i, dense, &cur);
+    return total;
+  }
   if (is_stochastic(type)) {
     const uint64_t *dm = p->masks + (size_t)l * sc->nw;
     if (sc->nw == 1) {
@@ -629,12 +665,13 @@ static uint64_t row_update(const rpu__pulse *p, const sample_ctx *sc, int i,
     }
   }
   if (n == 0) return 0;
-  rpu_rng_cursor cur;
-  cur.stream = sc->stream;
-  cur.stream.sub = (uint32_t)i;
-  cur.pos = 0;
-  sc->dev->vt->pulse_row(sc->dev->state, sc->w.w + (size_t)i * sc->w.ld, i,
-                         cols, counts, n, &cur);
+  if (sc->dense) { /* MEAN_COUNT, DETERMINISTIC_IMPLICIT: scatter */
+    memset(dense, 0, (size_t)p->cols * sizeof *dense);
+    for (int k = 0; k < n; k++) dense[cols[k]] = counts[k];
+    sc->dev->vt->pulse_row_dense(sc->dev->state, w_row, i, dense, &cur);
+    return total;
+  }
+  sc->dev->vt->pulse_row(sc->dev->state, w_row, i, cols, counts, n, &cur);
   return total;
 }
 
@@ -680,7 +717,63 @@ PULSE_CLONES static int row_counts_bitsn(const uint64_t *dm, int nw,
   return n;
 }
 
+/* Dense counts of a row: for every column j, popcount(d & x_j) signed by
+ * the row and column signs (silent columns have an empty mask and sign
+ * 0, so they get 0).  Returns the number of pulses. */
+PULSE_CLONES static uint64_t row_dense_bits(const uint64_t *dm, int nw,
+                                            int32_t sd, const uint64_t *masks,
+                                            const int32_t *sign, int ncols,
+                                            int32_t *dense) {
+  uint64_t sum = 0;
+  if (nw == 1) {
+    const uint64_t d0 = dm[0];
+    for (int j = 0; j < ncols; j++) {
+      int32_t c = (int32_t)__builtin_popcountll(d0 & masks[j]);
+      dense[j] = c * sd * sign[j];
+      sum += (uint64_t)c;
+    }
+    return sum;
+  }
+  for (int j = 0; j < ncols; j++) {
+    const uint64_t *m = masks + (size_t)j * nw;
+    int32_t c = 0;
+    for (int q = 0; q < nw; q++) c += (int32_t)__builtin_popcountll(dm[q] & m[q]);
+    dense[j] = c * sd * sign[j];
+    sum += (uint64_t)c;
+  }
+  return sum;
+}
+
 #ifdef PULSE_AVX512
+/* row_dense_bits with one mask word, 8 columns at a time (same output). */
+PULSE_AVX512_TARGET static uint64_t row_dense_bits1_avx512(
+    uint64_t dm, int32_t sd, const uint64_t *masks, const int32_t *sign,
+    int ncols, int32_t *dense) {
+  const __m512i vd = _mm512_set1_epi64((long long)dm);
+  const __m256i vsd = _mm256_set1_epi32(sd);
+  __m256i vsum = _mm256_setzero_si256(); /* <= 64 per lane and step */
+  int j = 0;
+  for (; j + 8 <= ncols; j += 8) {
+    __m512i m =
+        _mm512_and_si512(_mm512_loadu_si512((const void *)(masks + j)), vd);
+    __m256i c = _mm512_cvtepi64_epi32(_mm512_popcnt_epi64(m));
+    vsum = _mm256_add_epi32(vsum, c);
+    __m256i sx = _mm256_loadu_si256((const __m256i *)(const void *)(sign + j));
+    _mm256_storeu_si256((__m256i *)(void *)(dense + j),
+                        _mm256_sign_epi32(_mm256_sign_epi32(c, sx), vsd));
+  }
+  uint32_t lanes[8];
+  _mm256_storeu_si256((__m256i *)(void *)lanes, vsum);
+  uint64_t sum = 0;
+  for (int q = 0; q < 8; q++) sum += lanes[q];
+  for (; j < ncols; j++) {
+    int32_t c = (int32_t)__builtin_popcountll(dm & masks[j]);
+    dense[j] = c * sd * sign[j];
+    sum += (uint64_t)c;
+  }
+  return sum;
+}
+
 /* row_counts_bits1, 8 columns at a time: popcounts of (d & x) as 64-bit
  * lanes narrowed to 32 bits, signs applied with vpsignd, then the nonzero
  * lanes compressed to the front and stored whole (the store never passes

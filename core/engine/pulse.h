@@ -5,7 +5,10 @@
  * length BL and the probability scales A, B (§3.2), turns every x line and
  * d line into a train of BL pulse slots (§3.3), counts the coincidences of
  * each element and hands the signed counts of a row to the device with one
- * pulse_row call.  Positive counts are "down" pulses (SPEC.md §3.3).
+ * pulse_row call (the nonzero columns as a list), or with one
+ * pulse_row_dense call (one count per column, zeros included) if the
+ * device has that hook (plugin.h).  Positive counts are "down" pulses
+ * (SPEC.md §3.3).
  *
  * Pulse trains are bit masks (one uint64 per 64 slots); the coincidence
  * count of (i, j) is popcount(d_i & x_j).  Rows run in parallel (OpenMP);
@@ -99,7 +102,7 @@ int rpu__pulse_type_is_exact(int pulse_type);
 
 /* The device as the engine sees it. */
 typedef struct rpu__pulse_device {
-  const rpu_device_vtable *vt; /* granularity and pulse_row are used */
+  const rpu_device_vtable *vt; /* granularity, pulse_row, pulse_row_dense */
   void *state;
   const void *params; /* typed parameters, for granularity */
   const char *name;   /* model name, for messages */

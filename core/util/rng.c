@@ -10,20 +10,24 @@
  *
  * Speed: the conversion kernels' inner loops have constant trip counts and
  * no aliasing, so GCC vectorises them even at -O2 (its "very cheap" cost
- * model); on x86-64 they are also built for AVX2 and picked at run time
- * (target_clones), never with -march=native.  Philox needs a 32x32 -> 64
- * bit multiply per lane, which GCC vectorises only with costly repacking,
- * so on x86-64 with AVX2 whole groups go through a hand-written kernel
- * (vpmuludq on even and odd lanes), elsewhere through a portable kernel
- * the compiler vectorises; the blocks of a last partial group go through
- * the scalar rpu_philox4x32_10.  The tests compare fills of many sizes
- * with rpu_philox4x32_10 block by block (the portable kernel runs in the
- * suite only on machines without AVX2).
+ * model); on x86-64 they are also built for AVX2 and for x86-64-v4
+ * (AVX-512) and picked at run time (target_clones), never with
+ * -march=native.  Philox needs a 32x32 -> 64 bit multiply per lane, which
+ * GCC vectorises only with costly repacking, so on x86-64 with AVX2 whole
+ * groups go through a hand-written kernel (vpmuludq on even and odd
+ * lanes; runs of 8 groups in 512-bit registers where AVX-512 is there),
+ * elsewhere through a portable kernel the compiler vectorises; the blocks
+ * of a last partial group go through the scalar rpu_philox4x32_10 (or, with
+ * AVX2 and 2 or more of them, through one more vector group).  The tests
+ * compare fills of many sizes with rpu_philox4x32_10 block by block (the
+ * portable kernel runs in the suite only on machines without AVX2; under
+ * valgrind, which has no AVX-512, the AVX2 kernels run).
  *
- * All variants do the same integer and IEEE operations, and on x86-64 no
- * FMA is enabled, so every x86-64 machine gives the same numbers.  A
- * compiler that contracts a*b + c into an FMA (GCC does by default on
- * AArch64) changes the last bits of the normals there.
+ * All variants do the same integer and IEEE operations, and the build
+ * never contracts a*b + c (-ffp-contract=off, Makefile.am; the x86-64-v4
+ * clone could otherwise use FMA), so every x86-64 machine gives the same
+ * numbers.  A compiler that contracts a*b + c into an FMA (GCC does by
+ * default on AArch64) changes the last bits of the normals there.
  *
  * No global state: everything lives on the stack of the call.
  */
@@ -55,7 +59,8 @@
 #define AVX2_GROUPS 4 /* groups per AVX2 step: 4 independent chains */
 
 #if RNG_X86 && !defined(__clang__) && defined(__ELF__)
-#define RNG_CLONES __attribute__((target_clones("default", "avx2")))
+#define RNG_CLONES \
+  __attribute__((target_clones("default", "avx2", "arch=x86-64-v4")))
 #else
 #define RNG_CLONES
 #endif
@@ -86,6 +91,18 @@ RNG_AVX2 static inline void philox_run_avx2(const philox_stream *p,
                                             uint32_t *restrict out, int nv);
 RNG_AVX2 static inline void mulhilo_avx2(__m256i x, __m256i m, __m256i *hi,
                                          __m256i *lo);
+RNG_AVX2 static inline void transpose_store_avx2(__m256i x0, __m256i x1,
+                                                 __m256i x2, __m256i x3,
+                                                 uint32_t *out);
+#if !defined(__clang__) && __GNUC__ >= 8
+#define RNG_AVX512 __attribute__((target("avx2,avx512f")))
+#define RNG_HAVE_AVX512 1
+#define AVX512_RUN 4 /* zmm chains per step: 4 x 16 blocks = 8 groups */
+RNG_AVX512 static size_t philox_groups_avx512(const philox_stream *p,
+                                              uint32_t block0,
+                                              uint32_t *restrict out,
+                                              size_t groups);
+#endif
 #endif
 static void fill(const rpu_rng_stream *s, uint64_t first,
                  unsigned words_per_value, size_t value_size,
@@ -233,17 +250,35 @@ static void fill(const rpu_rng_stream *s, uint64_t first,
  * (the block index wraps modulo 2^32 like the counter word), then zeros up
  * to a whole group, since the conversion kernels work on whole groups.
  * Whole groups go through the vector kernels; the blocks of a last partial
- * group through rpu_philox4x32_10, which for a few blocks costs less than
- * a whole vector group (this keeps small fills, e.g. n = 1, cheap). */
+ * group through rpu_philox4x32_10, which for a single block costs less
+ * than a whole vector group (this keeps small fills, e.g. n = 1, cheap).
+ * With AVX2 a partial group of 2 or more blocks is cheaper as one more
+ * vector group (the surplus blocks are the same function of their index,
+ * computed and then zeroed). */
 static void philox_blocks(const philox_stream *p, uint32_t block0,
                           uint32_t *restrict out, size_t blocks) {
   size_t groups = blocks / GROUP_BLOCKS;
   size_t rest = blocks % GROUP_BLOCKS;
 #if RNG_X86
-  if (groups > 0 && __builtin_cpu_supports("avx2"))
-    philox_groups_avx2(p, block0, out, groups);
-  else
+  if (__builtin_cpu_supports("avx2")) {
+#ifdef RNG_HAVE_AVX512
+    if (groups >= 2 * AVX512_RUN && __builtin_cpu_supports("avx512f")) {
+      size_t done = philox_groups_avx512(p, block0, out, groups);
+      block0 += (uint32_t)(done * GROUP_BLOCKS);
+      out += done * GROUP_WORDS;
+      groups -= done;
+    }
+#endif
+    if (rest >= 2) {
+      philox_groups_avx2(p, block0, out, groups + 1);
+      memset(out + groups * GROUP_WORDS + 4 * rest, 0,
+             (GROUP_WORDS - 4 * rest) * sizeof *out);
+      return;
+    }
+    if (groups > 0) philox_groups_avx2(p, block0, out, groups);
+  } else {
     philox_groups_c(p, block0, out, groups);
+  }
 #else
   philox_groups_c(p, block0, out, groups);
 #endif
@@ -313,8 +348,8 @@ RNG_AVX2 static inline void mulhilo_avx2(__m256i x, __m256i m, __m256i *hi,
 }
 
 /* groups of Philox4x32-10 with AVX2, in runs of 4: the four groups of a
- * run are independent chains, which hides the multiply latency; leftover
- * groups go one at a time. */
+ * run are independent chains, which hides the multiply latency; the 1 to 3
+ * leftover groups go as one shorter run. */
 RNG_AVX2 static void philox_groups_avx2(const philox_stream *p,
                                         uint32_t block0,
                                         uint32_t *restrict out, size_t groups) {
@@ -322,9 +357,14 @@ RNG_AVX2 static void philox_groups_avx2(const philox_stream *p,
   for (; g + AVX2_GROUPS <= groups; g += AVX2_GROUPS)
     philox_run_avx2(p, block0 + (uint32_t)(g * GROUP_BLOCKS),
                     out + g * GROUP_WORDS, AVX2_GROUPS);
-  for (; g < groups; g++)
-    philox_run_avx2(p, block0 + (uint32_t)(g * GROUP_BLOCKS),
-                    out + g * GROUP_WORDS, 1);
+  const uint32_t b = block0 + (uint32_t)(g * GROUP_BLOCKS);
+  uint32_t *o = out + g * GROUP_WORDS;
+  switch (groups - g) { /* nv must be a constant in each call */
+  case 3: philox_run_avx2(p, b, o, 3); break;
+  case 2: philox_run_avx2(p, b, o, 2); break;
+  case 1: philox_run_avx2(p, b, o, 1); break;
+  default: break;
+  }
 }
 
 /* nv (1..4, a constant after inlining) groups from block base on, then a
@@ -358,23 +398,96 @@ RNG_AVX2 __attribute__((always_inline)) static inline void philox_run_avx2(
     k0 += PHILOX_W0;
     k1 += PHILOX_W1;
   }
-  for (int v = 0; v < nv; v++) {
-    /* lanes are blocks; the 128-bit halves hold blocks 0-3 and 4-7 */
-    __m256i t0 = _mm256_unpacklo_epi32(x0[v], x1[v]); /* a0b0a1b1|a4b4a5b5 */
-    __m256i t1 = _mm256_unpackhi_epi32(x0[v], x1[v]); /* a2b2a3b3|a6b6a7b7 */
-    __m256i t2 = _mm256_unpacklo_epi32(x2[v], x3[v]);
-    __m256i t3 = _mm256_unpackhi_epi32(x2[v], x3[v]);
-    __m256i b04 = _mm256_unpacklo_epi64(t0, t2); /* block 0 | block 4 */
-    __m256i b15 = _mm256_unpackhi_epi64(t0, t2);
-    __m256i b26 = _mm256_unpacklo_epi64(t1, t3);
-    __m256i b37 = _mm256_unpackhi_epi64(t1, t3);
-    __m256i *o = (__m256i *)(out + v * GROUP_WORDS);
-    _mm256_storeu_si256(o + 0, _mm256_permute2x128_si256(b04, b15, 0x20));
-    _mm256_storeu_si256(o + 1, _mm256_permute2x128_si256(b26, b37, 0x20));
-    _mm256_storeu_si256(o + 2, _mm256_permute2x128_si256(b04, b15, 0x31));
-    _mm256_storeu_si256(o + 3, _mm256_permute2x128_si256(b26, b37, 0x31));
-  }
+  for (int v = 0; v < nv; v++)
+    transpose_store_avx2(x0[v], x1[v], x2[v], x3[v], out + v * GROUP_WORDS);
 }
+
+/* Lanes are blocks 0-7 of a group, xk holds word k of each: 4x8 transpose
+ * to block order. */
+RNG_AVX2 static inline void transpose_store_avx2(__m256i x0, __m256i x1,
+                                                 __m256i x2, __m256i x3,
+                                                 uint32_t *out) {
+  /* the 128-bit halves hold blocks 0-3 and 4-7 */
+  __m256i t0 = _mm256_unpacklo_epi32(x0, x1); /* a0b0a1b1|a4b4a5b5 */
+  __m256i t1 = _mm256_unpackhi_epi32(x0, x1); /* a2b2a3b3|a6b6a7b7 */
+  __m256i t2 = _mm256_unpacklo_epi32(x2, x3);
+  __m256i t3 = _mm256_unpackhi_epi32(x2, x3);
+  __m256i b04 = _mm256_unpacklo_epi64(t0, t2); /* block 0 | block 4 */
+  __m256i b15 = _mm256_unpackhi_epi64(t0, t2);
+  __m256i b26 = _mm256_unpacklo_epi64(t1, t3);
+  __m256i b37 = _mm256_unpackhi_epi64(t1, t3);
+  __m256i *o = (__m256i *)out;
+  _mm256_storeu_si256(o + 0, _mm256_permute2x128_si256(b04, b15, 0x20));
+  _mm256_storeu_si256(o + 1, _mm256_permute2x128_si256(b26, b37, 0x20));
+  _mm256_storeu_si256(o + 2, _mm256_permute2x128_si256(b04, b15, 0x31));
+  _mm256_storeu_si256(o + 3, _mm256_permute2x128_si256(b26, b37, 0x31));
+}
+
+#ifdef RNG_HAVE_AVX512
+/* The AVX2 scheme with 16 lanes: a zmm holds two groups (blocks base ..
+ * base + 15), AVX512_RUN independent chains per step; each 256-bit half
+ * is then transposed as in the AVX2 kernel.  Same integer operations, so
+ * the same words.  Returns the number of groups done (a multiple of
+ * 2 * AVX512_RUN); the caller does the rest. */
+RNG_AVX512 static size_t philox_groups_avx512(const philox_stream *p,
+                                              uint32_t block0,
+                                              uint32_t *restrict out,
+                                              size_t groups) {
+  const __m512i m0 = _mm512_set1_epi32((int)PHILOX_M0);
+  const __m512i m1 = _mm512_set1_epi32((int)PHILOX_M1);
+  const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
+                                         11, 12, 13, 14, 15);
+  const __mmask16 odd = (__mmask16)0xAAAA;
+  size_t g = 0;
+  for (; g + 2 * AVX512_RUN <= groups; g += 2 * AVX512_RUN) {
+    const uint32_t base = block0 + (uint32_t)(g * GROUP_BLOCKS);
+    __m512i x0[AVX512_RUN], x1[AVX512_RUN], x2[AVX512_RUN], x3[AVX512_RUN];
+    for (int v = 0; v < AVX512_RUN; v++) {
+      x0[v] = _mm512_add_epi32(
+          _mm512_set1_epi32((int)(base + (uint32_t)(v * 2 * GROUP_BLOCKS))),
+          lane);
+      x1[v] = _mm512_set1_epi32((int)p->sub);
+      x2[v] = _mm512_set1_epi32((int)p->step);
+      x3[v] = _mm512_set1_epi32((int)p->tag);
+    }
+    uint32_t k0 = p->k0, k1 = p->k1;
+    for (int round = 0; round < PHILOX_ROUNDS; round++) {
+      const __m512i vk0 = _mm512_set1_epi32((int)k0);
+      const __m512i vk1 = _mm512_set1_epi32((int)k1);
+      for (int v = 0; v < AVX512_RUN; v++) {
+        /* hi:lo = x * m per lane (even lanes direct, odd lanes shifted) */
+        __m512i pe0 = _mm512_mul_epu32(x0[v], m0);
+        __m512i po0 = _mm512_mul_epu32(_mm512_srli_epi64(x0[v], 32), m0);
+        __m512i pe1 = _mm512_mul_epu32(x2[v], m1);
+        __m512i po1 = _mm512_mul_epu32(_mm512_srli_epi64(x2[v], 32), m1);
+        __m512i hi0 = _mm512_mask_blend_epi32(odd, _mm512_srli_epi64(pe0, 32), po0);
+        __m512i lo0 = _mm512_mask_blend_epi32(odd, pe0, _mm512_slli_epi64(po0, 32));
+        __m512i hi1 = _mm512_mask_blend_epi32(odd, _mm512_srli_epi64(pe1, 32), po1);
+        __m512i lo1 = _mm512_mask_blend_epi32(odd, pe1, _mm512_slli_epi64(po1, 32));
+        x0[v] = _mm512_xor_si512(_mm512_xor_si512(hi1, x1[v]), vk0);
+        x2[v] = _mm512_xor_si512(_mm512_xor_si512(hi0, x3[v]), vk1);
+        x1[v] = lo1;
+        x3[v] = lo0;
+      }
+      k0 += PHILOX_W0;
+      k1 += PHILOX_W1;
+    }
+    for (int v = 0; v < AVX512_RUN; v++) {
+      uint32_t *o = out + (g + 2 * (size_t)v) * GROUP_WORDS;
+      transpose_store_avx2(_mm512_castsi512_si256(x0[v]),
+                           _mm512_castsi512_si256(x1[v]),
+                           _mm512_castsi512_si256(x2[v]),
+                           _mm512_castsi512_si256(x3[v]), o);
+      transpose_store_avx2(_mm512_extracti64x4_epi64(x0[v], 1),
+                           _mm512_extracti64x4_epi64(x1[v], 1),
+                           _mm512_extracti64x4_epi64(x2[v], 1),
+                           _mm512_extracti64x4_epi64(x3[v], 1),
+                           o + GROUP_WORDS);
+    }
+  }
+  return g;
+}
+#endif
 #endif
 
 static void copy_kernel(const uint32_t *words, void *vals, size_t groups) {

@@ -25,7 +25,7 @@ extern "C" {
 #endif
 
 #define RPU_ABI_MAJOR 1
-#define RPU_ABI_MINOR 0
+#define RPU_ABI_MINOR 1
 
 typedef enum rpu_model_kind {
   RPU_MODEL_DEVICE = 1,
@@ -128,6 +128,17 @@ typedef struct rpu_device_vtable {
   size_t (*state_size)(const void *state);
   int (*save)(const void *state, void *buf, size_t len);
   int (*load)(void *state, const void *buf, size_t len);
+  /* ABI 1.1.  Optional (a plugin built against the 1.0 header has a
+   * shorter struct_size and reads as NULL here).  Dense form of
+   * pulse_row: counts[j] signed pulses for every column j
+   * in [0, cols) of row `row` (0 = no pulse, so the element must be left
+   * as it is), same sign convention as pulse_row.  The pulse engine calls
+   * it instead of pulse_row when present, which saves compacting the
+   * counts and lets the device vectorise over the row.  The result must
+   * follow the same model as pulse_row (the two may consume the random
+   * stream differently).  Runs on several rows at once, like pulse_row. */
+  void (*pulse_row_dense)(void *state, float *w_row, int row,
+                          const int32_t *counts, rpu_rng_cursor *rng);
 } rpu_device_vtable;
 
 /* ----- Noise models and drift compensation (inference) ----------------- */

@@ -14,6 +14,13 @@
 
 #include "plugins/pulsed/pulsed_common.h"
 
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && \
+    __GNUC__ >= 8
+#include <immintrin.h>
+#define LS_AVX512 1
+#define LS_AVX512_TARGET __attribute__((target("avx512f")))
+#endif
+
 #define MODEL "LinearStepDevice"
 
 typedef struct ls_params {
@@ -67,8 +74,9 @@ static const rpu_param_desc ls_schema[] = {
                        "offset of the reversed reference from the bound"),
 };
 
-static const rpu_device_vtable ls_vtable = RPU__PULSED_VTABLE(
-    ls_create, ls_granularity, rpu__linear_step_pulse_row);
+static const rpu_device_vtable ls_vtable = RPU__PULSED_VTABLE_DENSE(
+    ls_create, ls_granularity, rpu__linear_step_pulse_row,
+    rpu__linear_step_pulse_row_dense);
 
 static const rpu__pulsed_model ls_model = {
     MODEL, RPU__PM_WRITE_NOISE, 2, sizeof(ls_params), ls_check, NULL, ls_sample,
@@ -180,3 +188,146 @@ static int ls_sample(rpu__pulsed_state *s, rpu_rng_cursor *rng) {
 static double ls_granularity(const void *params) {
   return ((const ls_params *)params)->c.dw_min;
 }
+
+/* ----- Dense rows (pulse_row_dense) ---------------------------------------
+ *
+ * Columns in chunks of LS_CHUNK: the nonzero ones are listed in ascending
+ * order and pulsed exactly as pulse_row would (rpu__pulse_elements: per
+ * element its pulse normals, then its write-noise normal, in list order),
+ * so the cursor positions and the results are those of pulse_row.  With
+ * AVX-512 a chunk whose normals fit LS_NBUF is run 16 elements at a time,
+ * pulse slot by pulse slot (lanes whose element is done idle), each lane
+ * gathering its normals from the chunk's bulk draw; ls_pulse's operations
+ * in ls_pulse's order. */
+#define LS_CHUNK 256
+#define LS_NBUF 4096
+
+#ifdef LS_AVX512
+static int ls_have_avx512(void);
+static void ls_dense_avx512(rpu__pulsed_state *s, float *w_row, float *t,
+                            size_t o, const int *jl, const int32_t *cl,
+                            int n, const float *z, const int32_t *off);
+#endif
+
+void rpu__linear_step_pulse_row_dense(void *state, float *w_row, int row,
+                                      const int32_t *counts,
+                                      rpu_rng_cursor *rng) {
+  rpu__pulsed_state *s = state;
+  if (row < 0 || row >= s->rows) return;
+  const int cols = s->cols;
+  int jl[LS_CHUNK];
+  int32_t cl[LS_CHUNK];
+#ifdef LS_AVX512
+  const int vec = ls_have_avx512();
+  const size_t o = (size_t)row * (size_t)cols;
+  const int noisy = s->p.dw_min_std > 0, wn = s->wp != NULL;
+  float *t = rpu__pulsed_target_row(s, w_row, row);
+  float z[LS_NBUF];
+  int32_t off[LS_CHUNK];
+#endif
+  for (int j0 = 0; j0 < cols; j0 += LS_CHUNK) {
+    const int j1 = cols - j0 < LS_CHUNK ? cols : j0 + LS_CHUNK;
+    int n = 0;
+    for (int j = j0; j < j1; j++) {
+      jl[n] = j;
+      cl[n] = counts[j];
+      n += counts[j] != 0;
+    }
+    if (n == 0) continue;
+#ifdef LS_AVX512
+    if (vec) {
+      int64_t need = 0;
+      for (int k = 0; k < n && need <= LS_NBUF; k++) {
+        off[k] = (int32_t)need;
+        need += (noisy ? rpu__abs_count(cl[k]) : 0) + (wn ? 1 : 0);
+      }
+      if (need <= LS_NBUF) {
+        if (need > 0) rpu__pulsed_draw_normals(rng, z, (size_t)need);
+        ls_dense_avx512(s, w_row, t, o, jl, cl, n, z, off);
+        continue;
+      }
+    }
+#endif
+    rpu__pulse_elements(s, w_row, row, jl, cl, n, rng, ls_pulse);
+  }
+}
+
+#ifdef LS_AVX512
+static int ls_have_avx512(void) {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f");
+}
+
+/* Elements jl[0..n) (counts cl) of the row at o; z holds their normals,
+ * element k's from off[k] on (pulse normals, then write noise). */
+LS_AVX512_TARGET static void ls_dense_avx512(rpu__pulsed_state *s,
+                                             float *w_row, float *t, size_t o,
+                                             const int *jl, const int32_t *cl,
+                                             int n, const float *z,
+                                             const int32_t *off) {
+  const int noisy = s->p.dw_min_std > 0, wn = s->wp != NULL;
+  const int mult = s->flag[0];
+  const __m512 one = _mm512_set1_ps(1.0f), vstd = _mm512_set1_ps(s->dw_std);
+  const __m512 vwn = _mm512_set1_ps(s->write_noise);
+  const __m512i zero = _mm512_setzero_si512();
+  const __m512i signbit = _mm512_set1_epi32((int)0x80000000u);
+  const __m512 fzero = _mm512_setzero_ps();
+  for (int k0 = 0; k0 < n; k0 += 16) {
+    const __mmask16 lm = n - k0 >= 16 ? (__mmask16)0xffff
+                                      : (__mmask16)((1u << (n - k0)) - 1u);
+    const __m512i jv = _mm512_maskz_loadu_epi32(lm, jl + k0);
+    const __m512i c = _mm512_maskz_loadu_epi32(lm, cl + k0);
+    const __m512i m = _mm512_abs_epi32(c);
+    const __mmask16 neg = _mm512_mask_cmplt_epi32_mask(lm, c, zero);
+    __m512i idx = _mm512_maskz_loadu_epi32(lm, off + k0);
+    /* element index i = o + j for the state arrays */
+    const float *e0 = s->extra[0] + o, *e1 = s->extra[1] + o;
+    const __m512 a = _mm512_mask_blend_ps(
+        neg,
+        _mm512_castsi512_ps(_mm512_xor_si512(
+            _mm512_castps_si512(_mm512_mask_i32gather_ps(fzero, lm, jv, e1, 4)),
+            signbit)),
+        _mm512_mask_i32gather_ps(fzero, lm, jv, e0, 4));
+    const __m512 b = _mm512_mask_blend_ps(
+        neg,
+        _mm512_castsi512_ps(_mm512_xor_si512(
+            _mm512_castps_si512(
+                _mm512_mask_i32gather_ps(fzero, lm, jv, s->dw_down + o, 4)),
+            signbit)),
+        _mm512_mask_i32gather_ps(fzero, lm, jv, s->dw_up + o, 4));
+    const __m512 lo = _mm512_mask_i32gather_ps(fzero, lm, jv, s->b_min + o, 4);
+    const __m512 hi = _mm512_mask_i32gather_ps(fzero, lm, jv, s->b_max + o, 4);
+    const __m512 a1 = _mm512_add_ps(one, a); /* non-mult: 1 + a */
+    __m512 x = _mm512_mask_i32gather_ps(fzero, lm, jv, t, 4);
+    int32_t mm[16];
+    _mm512_storeu_si512((void *)mm, _mm512_maskz_mov_epi32(lm, m));
+    int32_t mmax = 0;
+    for (int e = 0; e < 16; e++) mmax = mm[e] > mmax ? mm[e] : mmax;
+    for (int32_t p = 0; p < mmax; p++) {
+      const __mmask16 act =
+          _mm512_mask_cmplt_epi32_mask(lm, _mm512_set1_epi32(p), m);
+      __m512 f = one;
+      if (noisy) {
+        const __m512 xi = _mm512_mask_i32gather_ps(fzero, act, idx, z, 4);
+        f = _mm512_add_ps(one, _mm512_mul_ps(vstd, xi));
+        idx = _mm512_mask_add_epi32(idx, act, idx, _mm512_set1_epi32(1));
+      } else {
+        /* ls_pulse gets xi = 0: f = 1 + dw_std * 0 */
+        f = _mm512_add_ps(one, _mm512_mul_ps(vstd, fzero));
+      }
+      __m512 y = mult ? _mm512_add_ps(
+                            _mm512_mul_ps(x, _mm512_add_ps(one, _mm512_mul_ps(a, f))),
+                            _mm512_mul_ps(b, f))
+                      : _mm512_add_ps(_mm512_mul_ps(x, a1), _mm512_mul_ps(b, f));
+      y = _mm512_max_ps(_mm512_min_ps(y, hi), lo);
+      x = _mm512_mask_mov_ps(x, act, y);
+    }
+    _mm512_mask_i32scatter_ps(t, lm, jv, x, 4);
+    if (wn) { /* idx now points at each element's write-noise normal */
+      const __m512 xi = _mm512_mask_i32gather_ps(fzero, lm, idx, z, 4);
+      _mm512_mask_i32scatter_ps(w_row, lm, jv,
+                                _mm512_add_ps(x, _mm512_mul_ps(vwn, xi)), 4);
+    }
+  }
+}
+#endif

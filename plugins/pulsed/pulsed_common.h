@@ -258,6 +258,18 @@ int rpu__pulsed_load(void *state, const void *buf, size_t len);
     .load = rpu__pulsed_load,                                                \
   }
 
+/* The same with the dense pulse hook (plugin.h pulse_row_dense). */
+#define RPU__PULSED_VTABLE_DENSE(CREATE, GRANULARITY, PULSE_ROW, DENSE)      \
+  {                                                                          \
+    .struct_size = sizeof(rpu_device_vtable), .create = CREATE,              \
+    .destroy = rpu__pulsed_destroy, .granularity = GRANULARITY,              \
+    .pulse_row = PULSE_ROW, .post_update = rpu__pulsed_post_update,          \
+    .clip = rpu__pulsed_clip, .reset_cols = rpu__pulsed_reset_cols,          \
+    .drift = rpu__pulsed_drift, .set_weights = rpu__pulsed_set_weights,      \
+    .state_size = rpu__pulsed_state_size, .save = rpu__pulsed_save,          \
+    .load = rpu__pulsed_load, .pulse_row_dense = DENSE,                      \
+  }
+
 /* Nominal up and down steps of a parameter set (SPEC.md §4.2 step 4 with
  * no variation): up = (1 + min(up_down, 0)) dw_min, down = (1 - max(up_down,
  * 0)) dw_min. */
@@ -408,6 +420,12 @@ int rpu__linear_step_setup(rpu__pulsed_state *s, const rpu__ls_cfg *cfg,
 void rpu__linear_step_pulse_row(void *state, float *w_row, int row,
                                 const int *cols, const int32_t *counts, int n,
                                 rpu_rng_cursor *rng);
+/* Its dense twin: the same pulses and the same random positions as
+ * pulse_row with the nonzero columns in ascending order (so the results
+ * are identical); 16 columns at a time on CPUs with AVX-512. */
+void rpu__linear_step_pulse_row_dense(void *state, float *w_row, int row,
+                                      const int32_t *counts,
+                                      rpu_rng_cursor *rng);
 /* reverse_up / reverse_down need mult_noise (SPEC.md §4.6). */
 int rpu__linear_step_check_reverse(int mult_noise, int reverse_up,
                                    int reverse_down, const char **param,

@@ -40,8 +40,9 @@ static const rpu_param_desc sb_schema[] = {
                        "offset of the reversed reference from the bound"),
 };
 
-static const rpu_device_vtable sb_vtable = RPU__PULSED_VTABLE(
-    sb_create, sb_granularity, rpu__linear_step_pulse_row);
+static const rpu_device_vtable sb_vtable = RPU__PULSED_VTABLE_DENSE(
+    sb_create, sb_granularity, rpu__linear_step_pulse_row,
+    rpu__linear_step_pulse_row_dense);
 
 static const rpu__pulsed_model sb_model = {
     MODEL, RPU__PM_WRITE_NOISE, 2, sizeof(sb_params), sb_check, NULL, sb_sample,

@@ -54,8 +54,9 @@ static const rpu_param_desc sbp_schema[] = {
                        "offset of the reversed reference from the bound"),
 };
 
-static const rpu_device_vtable sbp_vtable = RPU__PULSED_VTABLE(
-    sbp_create, sbp_granularity, rpu__linear_step_pulse_row);
+static const rpu_device_vtable sbp_vtable = RPU__PULSED_VTABLE_DENSE(
+    sbp_create, sbp_granularity, rpu__linear_step_pulse_row,
+    rpu__linear_step_pulse_row_dense);
 
 static const rpu__pulsed_model sbp_model = {
     MODEL,      RPU__PM_WRITE_NOISE, 2, sizeof(sbp_params), sbp_check,
