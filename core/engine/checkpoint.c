@@ -35,6 +35,7 @@
 
 #include "core/engine/tile_impl.h"
 #include "core/util/error.h"
+#include "rpu/bytes.h"
 #include "rpu/version.h"
 
 #define RPU__CKPT_VERSION 1u
@@ -102,8 +103,6 @@ static int parse_header(ckpt *c, const char *text, size_t len,
 static int bad(int code, const char *fn, const char *path, const char *fmt,
                ...) __attribute__((format(printf, 4, 5)));
 static uint32_t crc(const unsigned char *p, size_t n);
-static void put_u32(unsigned char *p, uint32_t v);
-static uint32_t get_u32(const unsigned char *p);
 static int state_bytes(rpu_tile *t, unsigned char **buf, size_t *len,
                        const char *fn);
 static int json_first_difference(json_object *a, json_object *b, char *path,
@@ -132,7 +131,7 @@ int rpu_tile_save(rpu_tile *t, const char *path) {
   for (size_t k = 0; k < n; k++) {
     uint32_t u;
     memcpy(&u, &t->w[k], 4);
-    put_u32(arr[ARR_WEIGHTS] + 4 * k, u);
+    rpu_le_put_u32(arr[ARR_WEIGHTS] + 4 * k, u);
   }
   if ((rc = state_bytes(t, &arr[ARR_DEVICE], &len[ARR_DEVICE], fn)) < 0)
     goto out;
@@ -245,7 +244,7 @@ static int read_checkpoint(ckpt *c, const char *fn, const char *path) {
     rc = bad(RPU_ECORRUPT, fn, path, "not an rpu checkpoint (bad magic)");
     goto out;
   }
-  uint32_t version = get_u32(pre + 8), hlen = get_u32(pre + 12);
+  uint32_t version = rpu_le_get_u32(pre + 8), hlen = rpu_le_get_u32(pre + 12);
   if (version == 0) {
     rc = bad(RPU_ECORRUPT, fn, path, "format version 0 is invalid");
     goto out;
@@ -276,7 +275,7 @@ static int read_checkpoint(ckpt *c, const char *fn, const char *path) {
              "truncated while reading the header");
     goto out;
   }
-  if (crc(head, PREFIX_LEN + (size_t)hlen) != get_u32(head + PREFIX_LEN + hlen)) {
+  if (crc(head, PREFIX_LEN + (size_t)hlen) != rpu_le_get_u32(head + PREFIX_LEN + hlen)) {
     rc = bad(RPU_ECORRUPT, fn, path, "header CRC mismatch");
     goto out;
   }
@@ -312,7 +311,7 @@ static int read_checkpoint(ckpt *c, const char *fn, const char *path) {
                "truncated in array %s", array_names[i]);
       goto out;
     }
-    if (crc(c->arr[i], c->len[i]) != get_u32(crcbuf)) {
+    if (crc(c->arr[i], c->len[i]) != rpu_le_get_u32(crcbuf)) {
       rc = bad(RPU_ECORRUPT, fn, path, "CRC mismatch in array %s",
                array_names[i]);
       goto out;
@@ -320,7 +319,7 @@ static int read_checkpoint(ckpt *c, const char *fn, const char *path) {
   }
   /* Weights are kept finite by the tile (set_weights refuses NaN/Inf). */
   for (size_t k = 0; k < c->len[ARR_WEIGHTS] / 4; k++) {
-    uint32_t u = get_u32(c->arr[ARR_WEIGHTS] + 4 * k);
+    uint32_t u = rpu_le_get_u32(c->arr[ARR_WEIGHTS] + 4 * k);
     float v;
     memcpy(&v, &u, 4);
     if (!isfinite(v)) {
@@ -401,7 +400,7 @@ static int commit(rpu_tile *t, const ckpt *c, const char *fn,
   free(old);
   size_t n = (size_t)t->out_size * (size_t)t->in_size;
   for (size_t k = 0; k < n; k++) {
-    uint32_t u = get_u32(c->arr[ARR_WEIGHTS] + 4 * k);
+    uint32_t u = rpu_le_get_u32(c->arr[ARR_WEIGHTS] + 4 * k);
     memcpy(&t->w[k], &u, 4);
   }
   t->seed = c->seed;
@@ -684,10 +683,10 @@ static int write_file(const char *path, const char *header,
     return rpu__error_set(RPU_ENOMEM, path, "%s: %s: out of memory", fn, path);
   }
   memcpy(head, magic, sizeof magic);
-  put_u32(head + 8, RPU__CKPT_VERSION);
-  put_u32(head + 12, (uint32_t)hlen);
+  rpu_le_put_u32(head + 8, RPU__CKPT_VERSION);
+  rpu_le_put_u32(head + 12, (uint32_t)hlen);
   memcpy(head + PREFIX_LEN, header, hlen);
-  put_u32(head + PREFIX_LEN + hlen, crc(head, PREFIX_LEN + hlen));
+  rpu_le_put_u32(head + PREFIX_LEN + hlen, crc(head, PREFIX_LEN + hlen));
   int rc = 0;
   int fd = open_temp(tmp, cap, path);
   if (fd < 0) {
@@ -699,7 +698,7 @@ static int write_file(const char *path, const char *header,
   int ok = write_all(fd, head, PREFIX_LEN + hlen + 4) == 0;
   for (int i = 0; ok && i < N_ARRAYS; i++) {
     unsigned char c4[4];
-    put_u32(c4, crc(arr[i], len[i]));
+    rpu_le_put_u32(c4, crc(arr[i], len[i]));
     ok = (len[i] == 0 || write_all(fd, arr[i], len[i]) == 0) &&
          write_all(fd, c4, 4) == 0;
   }
@@ -791,12 +790,3 @@ static uint32_t crc(const unsigned char *p, size_t n) {
   return (uint32_t)c;
 }
 
-static void put_u32(unsigned char *p, uint32_t v) {
-  for (int b = 0; b < 4; b++) p[b] = (unsigned char)(v >> (8 * b));
-}
-
-static uint32_t get_u32(const unsigned char *p) {
-  uint32_t v = 0;
-  for (int b = 0; b < 4; b++) v |= (uint32_t)p[b] << (8 * b);
-  return v;
-}

@@ -11,5 +11,6 @@
 #include "rpu/config.h"
 #include "rpu/tile.h"
 #include "rpu/nn.h"
+#include "rpu/bytes.h"
 
 #endif /* RPU_RPU_H */

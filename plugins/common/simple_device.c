@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rpu/bytes.h"
+
 typedef struct simple_state {
   rpu__simple_cfg cfg;
   int rows, cols;
@@ -25,14 +27,6 @@ typedef struct simple_state {
 #define STATE_HEAD 24u
 
 static size_t n_elems(const simple_state *s);
-static void put_u32(unsigned char *p, uint32_t v);
-static uint32_t get_u32(const unsigned char *p);
-static void put_u64(unsigned char *p, uint64_t v);
-static uint64_t get_u64(const unsigned char *p);
-static void put_f32(unsigned char *p, float v);
-static float get_f32(const unsigned char *p);
-static void put_f64(unsigned char *p, double v);
-static double get_f64(const unsigned char *p);
 
 int rpu__simple_create(void **state, const rpu__simple_cfg *cfg,
                        const rpu_device_init *init) {
@@ -192,15 +186,15 @@ int rpu__simple_save(const void *state, void *buf, size_t len) {
   if (need == 0) return 0;
   unsigned char *p = buf;
   size_t n = n_elems(s);
-  put_u32(p, STATE_VERSION);
-  put_u32(p + 4, (uint32_t)s->rows);
-  put_u32(p + 8, (uint32_t)s->cols);
-  put_u32(p + 12, (uint32_t)s->drift_active);
-  put_f64(p + 16, s->drift_T);
+  rpu_le_put_u32(p, STATE_VERSION);
+  rpu_le_put_u32(p + 4, (uint32_t)s->rows);
+  rpu_le_put_u32(p + 8, (uint32_t)s->cols);
+  rpu_le_put_u32(p + 12, (uint32_t)s->drift_active);
+  rpu_le_put_f64(p + 16, s->drift_T);
   p += STATE_HEAD;
-  for (size_t k = 0; k < n; k++, p += 4) put_f32(p, s->w0[k]);
-  for (size_t k = 0; k < n; k++, p += 4) put_f32(p, s->prev[k]);
-  for (size_t k = 0; k < n; k++, p += 8) put_f64(p, s->t_start[k]);
+  for (size_t k = 0; k < n; k++, p += 4) rpu_le_put_f32(p, s->w0[k]);
+  for (size_t k = 0; k < n; k++, p += 4) rpu_le_put_f32(p, s->prev[k]);
+  for (size_t k = 0; k < n; k++, p += 8) rpu_le_put_f64(p, s->t_start[k]);
   return 0;
 }
 
@@ -217,34 +211,34 @@ int rpu__simple_load(void *state, const void *buf, size_t len) {
   if (need == 0) return 0;
   const unsigned char *p = buf;
   size_t n = n_elems(s);
-  if (get_u32(p) != STATE_VERSION)
+  if (rpu_le_get_u32(p) != STATE_VERSION)
     return rpu_error_set(RPU_ECORRUPT, m,
                          "%s: hidden state version %u, expected %u", m,
-                         (unsigned)get_u32(p), STATE_VERSION);
-  if (get_u32(p + 4) != (uint32_t)s->rows || get_u32(p + 8) != (uint32_t)s->cols)
+                         (unsigned)rpu_le_get_u32(p), STATE_VERSION);
+  if (rpu_le_get_u32(p + 4) != (uint32_t)s->rows || rpu_le_get_u32(p + 8) != (uint32_t)s->cols)
     return rpu_error_set(RPU_ECORRUPT, m,
                          "%s: hidden state is %u x %u, device is %d x %d", m,
-                         (unsigned)get_u32(p + 4), (unsigned)get_u32(p + 8),
+                         (unsigned)rpu_le_get_u32(p + 4), (unsigned)rpu_le_get_u32(p + 8),
                          s->rows, s->cols);
-  uint32_t active = get_u32(p + 12);
-  double T = get_f64(p + 16);
+  uint32_t active = rpu_le_get_u32(p + 12);
+  double T = rpu_le_get_f64(p + 16);
   if (active > 1 || !isfinite(T))
     return rpu_error_set(RPU_ECORRUPT, m, "%s: drift state header is invalid",
                          m);
   const unsigned char *a = p + STATE_HEAD;
   for (size_t k = 0; k < 2 * n; k++)
-    if (!isfinite(get_f32(a + 4 * k)))
+    if (!isfinite(rpu_le_get_f32(a + 4 * k)))
       return rpu_error_set(RPU_ECORRUPT, m,
                            "%s: drift state holds a non-finite weight", m);
   for (size_t k = 0; k < n; k++)
-    if (!isfinite(get_f64(a + 8 * n + 8 * k)))
+    if (!isfinite(rpu_le_get_f64(a + 8 * n + 8 * k)))
       return rpu_error_set(RPU_ECORRUPT, m,
                            "%s: drift state holds a non-finite start time", m);
   s->drift_active = (int)active;
   s->drift_T = T;
-  for (size_t k = 0; k < n; k++) s->w0[k] = get_f32(a + 4 * k);
-  for (size_t k = 0; k < n; k++) s->prev[k] = get_f32(a + 4 * (n + k));
-  for (size_t k = 0; k < n; k++) s->t_start[k] = get_f64(a + 8 * n + 8 * k);
+  for (size_t k = 0; k < n; k++) s->w0[k] = rpu_le_get_f32(a + 4 * k);
+  for (size_t k = 0; k < n; k++) s->prev[k] = rpu_le_get_f32(a + 4 * (n + k));
+  for (size_t k = 0; k < n; k++) s->t_start[k] = rpu_le_get_f64(a + 8 * n + 8 * k);
   return 0;
 }
 
@@ -277,48 +271,3 @@ static size_t n_elems(const simple_state *s) {
   return (size_t)s->rows * (size_t)s->cols;
 }
 
-static void put_u32(unsigned char *p, uint32_t v) {
-  for (int b = 0; b < 4; b++) p[b] = (unsigned char)(v >> (8 * b));
-}
-
-static uint32_t get_u32(const unsigned char *p) {
-  uint32_t v = 0;
-  for (int b = 0; b < 4; b++) v |= (uint32_t)p[b] << (8 * b);
-  return v;
-}
-
-static void put_u64(unsigned char *p, uint64_t v) {
-  for (int b = 0; b < 8; b++) p[b] = (unsigned char)(v >> (8 * b));
-}
-
-static uint64_t get_u64(const unsigned char *p) {
-  uint64_t v = 0;
-  for (int b = 0; b < 8; b++) v |= (uint64_t)p[b] << (8 * b);
-  return v;
-}
-
-static void put_f32(unsigned char *p, float v) {
-  uint32_t u;
-  memcpy(&u, &v, 4);
-  put_u32(p, u);
-}
-
-static float get_f32(const unsigned char *p) {
-  uint32_t u = get_u32(p);
-  float v;
-  memcpy(&v, &u, 4);
-  return v;
-}
-
-static void put_f64(unsigned char *p, double v) {
-  uint64_t u;
-  memcpy(&u, &v, 8);
-  put_u64(p, u);
-}
-
-static double get_f64(const unsigned char *p) {
-  uint64_t u = get_u64(p);
-  double v;
-  memcpy(&v, &u, 8);
-  return v;
-}

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rpu/bytes.h"
+
 static void draw_normals(rpu_rng_cursor *c, float *out, size_t n);
 static void draw_uniforms(rpu_rng_cursor *c, float *out, size_t n);
 static void sample_common(rpu__pulsed_state *s, rpu_rng_cursor *c);
@@ -327,10 +329,6 @@ int rpu__pulsed_set_weights(void *state, rpu_weights w, rpu_rng_cursor *rng) {
 #define STATE_HEAD 32u
 #define N_COMMON 7
 
-static void put_u32(unsigned char *p, uint32_t v);
-static uint32_t get_u32(const unsigned char *p);
-static void put_f64(unsigned char *p, double v);
-static double get_f64(const unsigned char *p);
 static size_t n_float_arrays(const rpu__pulsed_state *s);
 static void float_arrays(const rpu__pulsed_state *s, float **out);
 
@@ -351,13 +349,13 @@ int rpu__pulsed_save(const void *state, void *buf, size_t len) {
   unsigned char *p = buf;
   uint32_t flags = (s->wp ? 1u : 0u) | (s->nu ? 2u : 0u) |
                    (s->drift_active ? 4u : 0u);
-  put_u32(p, STATE_VERSION);
-  put_u32(p + 4, (uint32_t)s->rows);
-  put_u32(p + 8, (uint32_t)s->cols);
-  put_u32(p + 12, (uint32_t)s->m->n_extra);
-  put_u32(p + 16, flags);
-  put_u32(p + 20, 0);
-  put_f64(p + 24, s->drift_T);
+  rpu_le_put_u32(p, STATE_VERSION);
+  rpu_le_put_u32(p + 4, (uint32_t)s->rows);
+  rpu_le_put_u32(p + 8, (uint32_t)s->cols);
+  rpu_le_put_u32(p + 12, (uint32_t)s->m->n_extra);
+  rpu_le_put_u32(p + 16, flags);
+  rpu_le_put_u32(p + 20, 0);
+  rpu_le_put_f64(p + 24, s->drift_T);
   p += STATE_HEAD;
   float *arr[N_COMMON + RPU__PULSED_MAX_EXTRA + 4];
   float_arrays(s, arr);
@@ -365,10 +363,10 @@ int rpu__pulsed_save(const void *state, void *buf, size_t len) {
     for (size_t k = 0; k < s->n; k++, p += 4) {
       uint32_t u;
       memcpy(&u, &arr[a][k], 4);
-      put_u32(p, u);
+      rpu_le_put_u32(p, u);
     }
   if (s->nu != NULL)
-    for (size_t k = 0; k < s->n; k++, p += 8) put_f64(p, s->t_start[k]);
+    for (size_t k = 0; k < s->n; k++, p += 8) rpu_le_put_f64(p, s->t_start[k]);
   return 0;
 }
 
@@ -384,30 +382,30 @@ int rpu__pulsed_load(void *state, const void *buf, size_t len) {
                          need);
   const unsigned char *p = buf;
   uint32_t flags = (s->wp ? 1u : 0u) | (s->nu ? 2u : 0u);
-  if (get_u32(p) != STATE_VERSION)
+  if (rpu_le_get_u32(p) != STATE_VERSION)
     return rpu_error_set(RPU_ECORRUPT, m,
                          "%s: hidden state version %u, expected %u", m,
-                         (unsigned)get_u32(p), STATE_VERSION);
-  if (get_u32(p + 4) != (uint32_t)s->rows ||
-      get_u32(p + 8) != (uint32_t)s->cols)
+                         (unsigned)rpu_le_get_u32(p), STATE_VERSION);
+  if (rpu_le_get_u32(p + 4) != (uint32_t)s->rows ||
+      rpu_le_get_u32(p + 8) != (uint32_t)s->cols)
     return rpu_error_set(RPU_ECORRUPT, m,
                          "%s: hidden state is %u x %u, device is %d x %d", m,
-                         (unsigned)get_u32(p + 4), (unsigned)get_u32(p + 8),
+                         (unsigned)rpu_le_get_u32(p + 4), (unsigned)rpu_le_get_u32(p + 8),
                          s->rows, s->cols);
-  if (get_u32(p + 12) != (uint32_t)s->m->n_extra ||
-      (get_u32(p + 16) & ~4u) != flags || get_u32(p + 20) != 0)
+  if (rpu_le_get_u32(p + 12) != (uint32_t)s->m->n_extra ||
+      (rpu_le_get_u32(p + 16) & ~4u) != flags || rpu_le_get_u32(p + 20) != 0)
     return rpu_error_set(RPU_ECORRUPT, m,
                          "%s: hidden state layout does not match the device "
                          "parameters (write noise / drift settings differ)",
                          m);
-  const int active = (get_u32(p + 16) & 4u) != 0;
-  const double T = get_f64(p + 24);
+  const int active = (rpu_le_get_u32(p + 16) & 4u) != 0;
+  const double T = rpu_le_get_f64(p + 24);
   if (!isfinite(T) || T < 0)
     return rpu_error_set(RPU_ECORRUPT, m, "%s: drift clock %g is invalid", m, T);
   const unsigned char *a = p + STATE_HEAD;
   const size_t nf = n_float_arrays(s) * s->n;
   for (size_t k = 0; k < nf; k++) {
-    uint32_t u = get_u32(a + 4 * k);
+    uint32_t u = rpu_le_get_u32(a + 4 * k);
     float v;
     memcpy(&v, &u, 4);
     if (!isfinite(v))
@@ -416,18 +414,18 @@ int rpu__pulsed_load(void *state, const void *buf, size_t len) {
   }
   if (s->nu != NULL)
     for (size_t k = 0; k < s->n; k++)
-      if (!isfinite(get_f64(a + 4 * nf + 8 * k)))
+      if (!isfinite(rpu_le_get_f64(a + 4 * nf + 8 * k)))
         return rpu_error_set(RPU_ECORRUPT, m,
                              "%s: drift start time %zu is not finite", m, k);
   float *arr[N_COMMON + RPU__PULSED_MAX_EXTRA + 4];
   float_arrays(s, arr);
   for (size_t b = 0; b < n_float_arrays(s); b++)
     for (size_t k = 0; k < s->n; k++, a += 4) {
-      uint32_t u = get_u32(a);
+      uint32_t u = rpu_le_get_u32(a);
       memcpy(&arr[b][k], &u, 4);
     }
   if (s->nu != NULL)
-    for (size_t k = 0; k < s->n; k++, a += 8) s->t_start[k] = get_f64(a);
+    for (size_t k = 0; k < s->n; k++, a += 8) s->t_start[k] = rpu_le_get_f64(a);
   s->drift_active = active;
   s->drift_T = T;
   return 0;
@@ -714,26 +712,3 @@ static void float_arrays(const rpu__pulsed_state *s, float **out) {
   }
 }
 
-static void put_u32(unsigned char *p, uint32_t v) {
-  for (int b = 0; b < 4; b++) p[b] = (unsigned char)(v >> (8 * b));
-}
-
-static uint32_t get_u32(const unsigned char *p) {
-  uint32_t v = 0;
-  for (int b = 0; b < 4; b++) v |= (uint32_t)p[b] << (8 * b);
-  return v;
-}
-
-static void put_f64(unsigned char *p, double v) {
-  uint64_t u;
-  memcpy(&u, &v, 8);
-  for (int b = 0; b < 8; b++) p[b] = (unsigned char)(u >> (8 * b));
-}
-
-static double get_f64(const unsigned char *p) {
-  uint64_t u = 0;
-  for (int b = 0; b < 8; b++) u |= (uint64_t)p[b] << (8 * b);
-  double v;
-  memcpy(&v, &u, 8);
-  return v;
-}
