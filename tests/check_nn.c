@@ -423,6 +423,12 @@ START_TEST(linear_errors) {
   tu_assert_error(rpu_linear_set_weights(l, w, NULL), RPU_EINVAL, "W[1][1]");
   ck_assert_int_eq(rpu_linear_get_weights(l, w1, NULL), 0);
   ck_assert(memcmp(w0, w1, sizeof w0) == 0);
+  /* A NaN gradient: the update is refused whole, the weights unchanged. */
+  float dnan[4] = {1, 0, 0, NAN};
+  ck_assert_int_eq(rpu_linear_backward(l, dnan, NULL, 2), 0);
+  tu_assert_error(rpu_linear_update(l, 0.1f), RPU_EINVAL, "d (backward gradient)");
+  ck_assert_int_eq(rpu_linear_get_weights(l, w1, NULL), 0);
+  ck_assert(memcmp(w0, w1, sizeof w0) == 0);
   rpu_linear_free(l);
   rpu_config *cfg = tu_config(ctx, "{\"rpu_config\": \"FloatingPointRPUConfig\", "
                                    "\"mapping\": {\"digital_bias\": false}}");

@@ -395,6 +395,21 @@ START_TEST(fp_bad_input) {
   tu_assert_error(rpu_tile_update(t, NULL, d, 1, 0.1f), RPU_EINVAL, "x is NULL");
   tu_assert_error(rpu_tile_update(t, x, NULL, 1, 0.1f), RPU_EINVAL, "d is NULL");
   tu_assert_error(rpu_tile_update(t, x, d, 0, 0.1f), RPU_EINVAL, "batch 0");
+  {
+    /* NaN / Inf in x or d: refused, weights unchanged. */
+    float w_pre[64], w_post[64], xb[64], db[64];
+    ck_assert_int_le(rpu_tile_in_size(t) * rpu_tile_out_size(t), 64);
+    get_w(t, w_pre);
+    memcpy(xb, x, sizeof(float) * (size_t)rpu_tile_in_size(t));
+    memcpy(db, d, sizeof(float) * (size_t)rpu_tile_out_size(t));
+    xb[0] = NAN;
+    tu_assert_error(rpu_tile_update(t, xb, db, 1, 0.1f), RPU_EINVAL, "x[0] is NaN");
+    xb[0] = 0.5f;
+    db[rpu_tile_out_size(t) - 1] = INFINITY;
+    tu_assert_error(rpu_tile_update(t, xb, db, 1, 0.1f), RPU_EINVAL, "is infinite");
+    get_w(t, w_post);
+    ck_assert_mem_eq(w_pre, w_post, sizeof(float) * (size_t)(rpu_tile_in_size(t) * rpu_tile_out_size(t)));
+  }
   tu_assert_error(rpu_tile_update(t, x, d, 1, NAN), RPU_EINVAL, "lr");
   tu_assert_error(rpu_tile_set_weights(t, NULL), RPU_EINVAL, "w is NULL");
   tu_assert_error(rpu_tile_get_weights(t, NULL), RPU_EINVAL, "w is NULL");

@@ -14,6 +14,7 @@ static int create_device(rpu_tile *t);
 static int check_size(const char *fn, const char *what, int v);
 static int check_tile(const char *fn, const rpu_tile *t);
 static int check_buf(const char *fn, const char *what, const void *p);
+static int check_finite(const char *fn, const char *what, const float *v, size_t n);
 static int check_batch(const char *fn, int batch);
 static int engine_fail(int rc, const char *fn);
 static int hook_result(int rc, const rpu_tile *t, const char *hook);
@@ -129,6 +130,10 @@ int rpu_tile_update(rpu_tile *t, const float *x, const float *d, int batch,
     return rpu__error_set(RPU_EINVAL, fn, "%s: lr %g is not finite", fn,
                           (double)lr);
   if (lr == 0.0f) return 0;
+  /* NaN/Inf would silently poison every weight of an exact update. */
+  if ((rc = check_finite(fn, "x", x, (size_t)batch * (size_t)t->in_size)) < 0 ||
+      (rc = check_finite(fn, "d", d, (size_t)batch * (size_t)t->out_size)) < 0)
+    return rc;
   if ((rc = t->engine->update(t, x, d, batch, lr)) < 0)
     return engine_fail(rc, fn);
   t->counters.updates += (uint64_t)batch;
@@ -321,6 +326,14 @@ void rpu__tile_device_clip(rpu_tile *t, double c) {
 }
 
 /* ----- helpers ------------------------------------------------------------ */
+
+static int check_finite(const char *fn, const char *what, const float *v, size_t n) {
+  for (size_t k = 0; k < n; k++)
+    if (!isfinite(v[k]))
+      return rpu__error_set(RPU_EINVAL, fn, "%s: %s[%zu] is %s; the tile is unchanged", fn,
+                            what, k, isnan(v[k]) ? "NaN" : "infinite");
+  return 0;
+}
 
 static const rpu__tile_engine *engine_for(rpu_config_type type) {
   switch (type) {

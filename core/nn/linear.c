@@ -202,6 +202,12 @@ int rpu_linear_backward(rpu_linear *l, const float *d, float *dx, int batch) {
   return 0;
 }
 
+static int first_non_finite(const float *v, size_t n) {
+  for (size_t k = 0; k < n; k++)
+    if (!isfinite(v[k])) return 1;
+  return 0;
+}
+
 int rpu_linear_update(rpu_linear *l, float lr) {
   static const char *origin = "rpu_linear_update";
   if (l == NULL || !isfinite(lr))
@@ -213,6 +219,17 @@ int rpu_linear_update(rpu_linear *l, float lr) {
   int batch = l->x_batch;
   l->x_batch = l->d_batch = 0; /* consumed: a second update needs new passes */
   if (lr == 0.0f) return 0;    /* SPEC.md §1.2 step 3 */
+  /* The tiles refuse non-finite x or d; checking here first keeps the
+   * layer all-or-nothing (no tile updated when a later one would fail). */
+  const char *bad = first_non_finite(l->x_saved, (size_t)batch * l->in) ? "x (forward input)"
+                    : first_non_finite(l->d_saved, (size_t)batch * l->out)
+                        ? "d (backward gradient)"
+                        : NULL;
+  if (bad != NULL)
+    return rpu__error_set(RPU_EINVAL, origin,
+                          "rpu_linear_update: the stored %s holds NaN or Inf; no tile was "
+                          "updated",
+                          bad);
   int rc = 0;
   for (int io = 0; io < l->n_out && rc == 0; io++) {
     const float *db = l->d_saved;

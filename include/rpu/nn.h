@@ -116,8 +116,8 @@ RPU_API int rpu_linear_backward(rpu_linear *l, const float *d, float *dx,
  * tile runs rpu_tile_update on its x block and d block, the bias takes
  * b -= lr * sum_batch d (SPEC.md §1.2 step 3).  lr == 0 skips the step.
  * The stored x and d are consumed (a second update needs new passes).
- * RPU_EINVAL if no forward/backward pair is stored.  A tile error part way
- * leaves the earlier tiles updated. */
+ * RPU_EINVAL if no forward/backward pair is stored, or if the stored x or
+ * d holds NaN/Inf (then no tile is updated). */
 RPU_API int rpu_linear_update(rpu_linear *l, float lr);
 
 /* rpu_tile_post_update_step on every tile (SPEC.md §1.2 step 4). */

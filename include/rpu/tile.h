@@ -45,7 +45,8 @@ RPU_API int rpu_tile_forward(rpu_tile *t, const float *x, float *y, int batch);
 RPU_API int rpu_tile_backward(rpu_tile *t, const float *d, float *dx,
                               int batch);
 
-/* SGD update: W -= lr * d^T x (in expectation for pulsed devices). */
+/* SGD update: W -= lr * d^T x (in expectation for pulsed devices).  NaN or
+ * Inf in x or d is refused with RPU_EINVAL and the tile left unchanged. */
 RPU_API int rpu_tile_update(rpu_tile *t, const float *x, const float *d,
                             int batch, float lr);
 
