@@ -1,0 +1,2 @@
+/* stub: to be written */
+typedef int rpu__stub_nn_conv2d;
