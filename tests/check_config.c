@@ -51,27 +51,6 @@ static double spec_real(const rpu_device_spec *s, const char *name) {
   return v;
 }
 
-/* to_json(cfg) must parse back to a config with the same to_json text. */
-static void assert_round_trip(rpu_context *ctx, const rpu_config *cfg) {
-  char *a = NULL, *b = NULL;
-  rpu_config *back = NULL;
-  ck_assert_int_eq(rpu_config_to_json(cfg, &a), 0);
-  int rc = rpu_config_from_string(&back, ctx, a, "to_json");
-  ck_assert_msg(rc == 0, "to_json output rejected: %s\n%s", rpu_error_last()->message, a);
-  ck_assert_int_eq(rpu_config_to_json(back, &b), 0);
-  ck_assert_str_eq(a, b);
-  rpu_config *clone = NULL;
-  ck_assert_int_eq(rpu_config_clone(&clone, cfg), 0);
-  rpu_free(b);
-  ck_assert_int_eq(rpu_config_to_json(clone, &b), 0);
-  ck_assert_str_eq(a, b);
-  ck_assert_int_eq(rpu_config_get_type(clone), rpu_config_get_type(cfg));
-  rpu_free(a);
-  rpu_free(b);
-  rpu_config_free(back);
-  rpu_config_free(clone);
-}
-
 /* ----- malformed input ---------------------------------------------------- */
 
 START_TEST(test_not_json) {
@@ -534,7 +513,7 @@ START_TEST(test_values_arrive) {
   ck_assert_double_eq(spec_real(dev, "drift.nu"), 0.1);
   ck_assert_double_eq(spec_real(dev, "drift.t_0"), 2.5);
   ck_assert_double_eq(spec_real(dev, "drift.reset_tol"), 1e-7); /* default kept */
-  assert_round_trip(ctx, cfg);
+  tu_assert_round_trip(ctx, cfg);
   char *text = NULL;
   ck_assert_int_eq(rpu_config_to_json(cfg, &text), 0);
   ck_assert_ptr_nonnull(strstr(text, "\"max_input_size\": 256"));
@@ -568,7 +547,7 @@ START_TEST(test_round_trip_single) {
   ck_assert_int_eq(rpu_config_update(cfg)->pulse_type, RPU_PULSE_MEAN_COUNT);
   ck_assert_int_eq(rpu_config_update(cfg)->fixed_bl, 0);
   ck_assert_double_eq(spec_real(rpu_config_device(cfg), "dw_min"), 0.002);
-  assert_round_trip(ctx, cfg);
+  tu_assert_round_trip(ctx, cfg);
   rpu_config_free(cfg);
   rpu_context_free(ctx);
 }
@@ -583,7 +562,7 @@ START_TEST(test_round_trip_inference) {
   ck_assert_int_eq(rpu_config_forward(cfg)->w_noise_type, RPU_W_NOISE_PCM_READ);
   ck_assert_double_eq(rpu_config_forward(cfg)->out_noise, 0.02);
   ck_assert_double_eq(spec_real(rpu_config_device(cfg), "reset_std"), 0.05);
-  assert_round_trip(ctx, cfg);
+  tu_assert_round_trip(ctx, cfg);
   char *text = NULL;
   ck_assert_int_eq(rpu_config_to_json(cfg, &text), 0);
   ck_assert_ptr_nonnull(strstr(text, "\"type\": \"TestNoiseModel\""));

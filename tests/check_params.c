@@ -69,19 +69,6 @@ static int unit_cell(rpu_context *ctx, const char *body, rpu_config **out) {
   return rpu_config_from_string(out, ctx, json, "cell.json");
 }
 
-static void assert_round_trip(rpu_context *ctx, const rpu_config *cfg) {
-  char *a = NULL, *b = NULL;
-  rpu_config *back = NULL;
-  ck_assert_int_eq(rpu_config_to_json(cfg, &a), 0);
-  int rc = rpu_config_from_string(&back, ctx, a, "to_json");
-  ck_assert_msg(rc == 0, "to_json output rejected: %s\n%s", rpu_error_last()->message, a);
-  ck_assert_int_eq(rpu_config_to_json(back, &b), 0);
-  ck_assert_str_eq(a, b);
-  rpu_free(a);
-  rpu_free(b);
-  rpu_config_free(back);
-}
-
 /* ----- every type: defaults ----------------------------------------------- */
 
 START_TEST(test_all_types_defaults) {
@@ -129,7 +116,7 @@ START_TEST(test_all_types_defaults) {
   ck_assert_ptr_null(strstr(text, "\"derived\""));
   ck_assert_ptr_null(strstr(text, "group.a"));
   rpu_free(text);
-  assert_round_trip(f.ctx, cfg);
+  tu_assert_round_trip(f.ctx, cfg);
   rpu_config_free(cfg);
   fixture_close(&f);
 }
@@ -182,7 +169,7 @@ START_TEST(test_all_types_values) {
   ck_assert_int_eq(FIELD(const rpu_update_params *, d, "transfer_update")->desired_bl, 5);
   ck_assert_double_eq(FIELD(double, d, "group.a"), -7.0);
   ck_assert_int_eq(FIELD(int, d, "group.sub.b"), -3);
-  assert_round_trip(f.ctx, cfg);
+  tu_assert_round_trip(f.ctx, cfg);
   rpu_config_free(cfg);
 
   /* null where allowed; an integral real is a fine int. */
@@ -289,7 +276,7 @@ START_TEST(test_required_and_nesting) {
   cfg = tu_config(f.ctx, "{\"rpu_config\": \"UnitCellRPUConfig\", \"device\": "
                          "{\"type\": \"TestRequiredCell\", \"must\": 2.5}}");
   ck_assert_double_eq(FIELD(double, rpu_config_device(cfg), "must"), 2.5);
-  assert_round_trip(f.ctx, cfg);
+  tu_assert_round_trip(f.ctx, cfg);
   rpu_config_free(cfg);
   cfg = NULL;
   /* A default device that contains itself must end with an error, not a
@@ -307,7 +294,7 @@ START_TEST(test_required_and_nesting) {
                          "\"FloatingPointDevice\"}}}");
   ck_assert_int_eq(rpu_config_get_type(cfg), RPU_CONFIG_DIGITAL_RANK_UPDATE);
   ck_assert_ptr_nonnull(rpu_config_update(cfg));
-  assert_round_trip(f.ctx, cfg);
+  tu_assert_round_trip(f.ctx, cfg);
   rpu_config_free(cfg);
   cfg = NULL;
   tu_assert_error(rpu_config_from_string(&cfg, f.ctx,

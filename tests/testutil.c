@@ -77,3 +77,23 @@ const char *tu_env(const char *name) {
   ck_assert_msg(v != NULL, "environment variable %s is not set (run through make check)", name);
   return v;
 }
+
+void tu_assert_round_trip(rpu_context *ctx, const rpu_config *cfg) {
+  char *a = NULL, *b = NULL;
+  rpu_config *back = NULL;
+  ck_assert_int_eq(rpu_config_to_json(cfg, &a), 0);
+  int rc = rpu_config_from_string(&back, ctx, a, "to_json");
+  ck_assert_msg(rc == 0, "to_json output rejected: %s\n%s", rpu_error_last()->message, a);
+  ck_assert_int_eq(rpu_config_to_json(back, &b), 0);
+  ck_assert_str_eq(a, b);
+  rpu_config *clone = NULL;
+  ck_assert_int_eq(rpu_config_clone(&clone, cfg), 0);
+  rpu_free(b);
+  ck_assert_int_eq(rpu_config_to_json(clone, &b), 0);
+  ck_assert_str_eq(a, b);
+  ck_assert_int_eq(rpu_config_get_type(clone), rpu_config_get_type(cfg));
+  rpu_free(a);
+  rpu_free(b);
+  rpu_config_free(back);
+  rpu_config_free(clone);
+}

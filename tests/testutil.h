@@ -29,6 +29,10 @@ char *tu_read_file(const char *path, size_t *len);
 /* Value of an environment variable the test harness must set. */
 const char *tu_env(const char *name);
 
+/* to_json(cfg) parses back to a config with the same to_json text, and
+ * rpu_config_clone gives that text too. */
+void tu_assert_round_trip(rpu_context *ctx, const rpu_config *cfg);
+
 /* Asserts rc == code and that the last error message contains `needle`. */
 #define tu_assert_error(rc, code, needle)                                        \
   do {                                                                           \
