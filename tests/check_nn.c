@@ -758,6 +758,250 @@ START_TEST(step_lr_schedule) {
 }
 END_TEST
 
+/* ===== conv2d (im2col) and max pooling ===================================== */
+
+/* Zero-padded read of sample s, channel ci at (hh, ww) of an NCHW x. */
+static float xpad_at(const float *x, int nch, int IH, int IW, int s, int ci, int hh, int ww) {
+  if (hh < 0 || hh >= IH || ww < 0 || ww >= IW) return 0.0f;
+  return x[(((size_t)s * nch + ci) * IH + hh) * IW + ww];
+}
+
+/* The direct 6-loop convolution (torch Conv2d definition) is the reference
+ * for forward; dx and dW follow from differentiating it by hand:
+ *   y[s,o,a,b] = bias[o] + sum_{ci,i,j} IW[o, ci*KH*KW + i*KW + j] xpad[s,ci,a*ST+i-PD,b*ST+j-PD]
+ *   dx[s,ci,h,w] = sum over (o,a,b,i,j) hitting (h,w) of IW[o,..] dy[s,o,a,b]
+ *   dW[o,k] = sum_{s,a,b} dy[s,o,a,b] xpad[..],  db[o] = sum_{s,a,b} dy[s,o,a,b]
+ * With the FP config the update with lr = 1 is IW - dW (SPEC.md §1.2).
+ * Dyadic values keep every product and short sum exact in float.
+ * Loop: _i bit 0 -> stride 2, bit 1 -> padding 1, bit 2 -> split tiles. */
+START_TEST(conv_fp_direct_math) {
+  enum { NB = 2, CI = 2, IH = 5, IW = 4, CO = 3, KH = 3, KW = 2, KK = CI * KH * KW };
+  int ST = 1 + (_i & 1), PD = (_i >> 1) & 1;
+  rpu_config *cfg = tu_config(ctx, fp_cfgs[_i >> 2]);
+  rpu_conv2d *c = NULL;
+  int rc = rpu_conv2d_new(&c, ctx, cfg, CI, CO, KH, KW, ST, PD, 1, 3, 200);
+  ck_assert_msg(rc == 0, "rpu_conv2d_new: %s", rpu_error_last()->message);
+  rpu_config_free(cfg);
+  int HO, WO;
+  ck_assert_int_eq(rpu_conv2d_output_size(c, IH, IW, &HO, &WO), 0);
+  /* hand: (IH + 2P - KH) / ST + 1, (IW + 2P - KW) / ST + 1 */
+  static const int want_ho[4] = {3, 2, 5, 3}, want_wo[4] = {3, 2, 5, 3};
+  ck_assert_int_eq(HO, want_ho[_i & 3]);
+  ck_assert_int_eq(WO, want_wo[_i & 3]);
+  size_t ny = (size_t)NB * CO * HO * WO;
+  float w[CO * KK], bias[CO], x[NB * CI * IH * IW], dx[NB * CI * IH * IW];
+  float *y = malloc(ny * sizeof(float)), *dy = malloc(ny * sizeof(float));
+  for (int k = 0; k < CO * KK; k++) w[k] = dyadic(k + 3);
+  for (int k = 0; k < CO; k++) bias[k] = dyadic(k + 50);
+  for (int k = 0; k < NB * CI * IH * IW; k++) x[k] = dyadic(k + 11);
+  for (size_t k = 0; k < ny; k++) dy[k] = dyadic((int)k + 29);
+  ck_assert_int_eq(rpu_conv2d_set_weights(c, w, bias), 0);
+  ck_assert_int_eq(rpu_conv2d_forward(c, x, y, NB, IH, IW), 0);
+  float dx_ref[NB * CI * IH * IW] = {0}, dw_ref[CO * KK] = {0}, db_ref[CO] = {0};
+  for (int s = 0; s < NB; s++)
+    for (int o = 0; o < CO; o++)
+      for (int a = 0; a < HO; a++)
+        for (int b = 0; b < WO; b++) {
+          float e = bias[o], g = dy[(((size_t)s * CO + o) * HO + a) * WO + b];
+          db_ref[o] += g;
+          for (int ci = 0; ci < CI; ci++)
+            for (int i = 0; i < KH; i++)
+              for (int j = 0; j < KW; j++) {
+                int k = ci * KH * KW + i * KW + j, hh = a * ST + i - PD, ww = b * ST + j - PD;
+                float xv = xpad_at(x, CI, IH, IW, s, ci, hh, ww);
+                e += w[o * KK + k] * xv;
+                dw_ref[o * KK + k] += g * xv;
+                if (hh >= 0 && hh < IH && ww >= 0 && ww < IW)
+                  dx_ref[((s * CI + ci) * IH + hh) * IW + ww] += w[o * KK + k] * g;
+              }
+          assert_near(y[(((size_t)s * CO + o) * HO + a) * WO + b], e, 0);
+        }
+  ck_assert_int_eq(rpu_conv2d_backward(c, dy, dx, NB), 0);
+  for (int k = 0; k < NB * CI * IH * IW; k++) assert_near(dx[k], dx_ref[k], 0);
+  ck_assert_int_eq(rpu_conv2d_update(c, 1.0f), 0);
+  float w2[CO * KK], b2[CO];
+  ck_assert_int_eq(rpu_conv2d_get_weights(c, w2, b2), 0);
+  for (int k = 0; k < CO * KK; k++) assert_near(w2[k], w[k] - dw_ref[k], 1e-6);
+  for (int o = 0; o < CO; o++) assert_near(b2[o], bias[o] - db_ref[o], 1e-6);
+  ck_assert_int_eq(rpu_conv2d_post_update_step(c), 0);
+  /* backward without dx (first layer) still stores d for the update */
+  ck_assert_int_eq(rpu_conv2d_forward(c, x, y, NB, IH, IW), 0);
+  ck_assert_int_eq(rpu_conv2d_backward(c, dy, NULL, NB), 0);
+  ck_assert_int_eq(rpu_conv2d_update(c, 0.0f), 0);
+  free(y);
+  free(dy);
+  rpu_conv2d_free(c);
+}
+END_TEST
+
+/* torch Conv2d init: uniform(+-1/sqrt(fan_in)), fan_in = C_in*kh*kw = 2*3*3
+ * = 18 -> bound 0.2357.  With 4*18 draws, all inside half the bound has
+ * probability 0.5^72, so max |w| > bound/2 is a safe check. */
+START_TEST(conv_init) {
+  enum { CI = 2, CO = 4, KS = 3, K = CI * KS * KS };
+  rpu_config *cfg = tu_config(ctx, FP_CFG);
+  rpu_conv2d *c = NULL;
+  ck_assert_int_eq(rpu_conv2d_new(&c, ctx, cfg, CI, CO, KS, KS, 1, 0, 1, 9, 0), 0);
+  rpu_config_free(cfg);
+  float w[CO * K], b[CO], bound = 1.0f / sqrtf((float)K), mx = 0;
+  ck_assert_int_eq(rpu_conv2d_get_weights(c, w, b), 0);
+  for (int k = 0; k < CO * K; k++) {
+    ck_assert(fabsf(w[k]) <= bound);
+    if (fabsf(w[k]) > mx) mx = fabsf(w[k]);
+  }
+  ck_assert(mx > 0.5f * bound);
+  for (int o = 0; o < CO; o++) ck_assert(fabsf(b[o]) <= bound);
+  int ni, no;
+  ck_assert_int_eq(rpu_linear_tile_grid(rpu_conv2d_linear(c), &ni, &no), 0);
+  ck_assert_int_eq(rpu_linear_in_features(rpu_conv2d_linear(c)), K);
+  rpu_conv2d_free(c);
+}
+END_TEST
+
+/* Default analog config (SingleRPUConfig, ConstantStepDevice, pulsed
+ * update): the conv path runs end to end on a LeNet-like first layer; the
+ * outputs are finite and a step with lr 0.1 and O(1) gradients moves some
+ * weight (dw_min 0.001 per pulse, so a move of at least one pulse). */
+START_TEST(conv_analog_smoke) {
+  enum { NB = 2, IHW = 8, CO = 2, KS = 5, OHW = 4 };
+  rpu_config *cfg = tu_config(ctx, "{\"rpu_config\": \"SingleRPUConfig\"}");
+  rpu_conv2d *c = NULL;
+  ck_assert_int_eq(rpu_conv2d_new(&c, ctx, cfg, 1, CO, KS, KS, 1, 0, 1, 5, 0), 0);
+  rpu_config_free(cfg);
+  float x[NB * IHW * IHW], y[NB * CO * OHW * OHW], dy[NB * CO * OHW * OHW],
+      dx[NB * IHW * IHW], w0[CO * KS * KS], w1[CO * KS * KS];
+  for (int k = 0; k < NB * IHW * IHW; k++) x[k] = 0.5f + 0.5f * dyadic(k) / 1.5f;
+  for (int k = 0; k < NB * CO * OHW * OHW; k++) dy[k] = dyadic(k + 1);
+  ck_assert_int_eq(rpu_conv2d_get_weights(c, w0, NULL), 0);
+  ck_assert_int_eq(rpu_conv2d_forward(c, x, y, NB, IHW, IHW), 0);
+  for (int k = 0; k < NB * CO * OHW * OHW; k++) ck_assert(isfinite(y[k]));
+  ck_assert_int_eq(rpu_conv2d_backward(c, dy, dx, NB), 0);
+  for (int k = 0; k < NB * IHW * IHW; k++) ck_assert(isfinite(dx[k]));
+  ck_assert_int_eq(rpu_conv2d_update(c, 0.1f), 0);
+  ck_assert_int_eq(rpu_conv2d_post_update_step(c), 0);
+  ck_assert_int_eq(rpu_conv2d_get_weights(c, w1, NULL), 0);
+  float moved = 0;
+  for (int k = 0; k < CO * KS * KS; k++) moved = fmaxf(moved, fabsf(w1[k] - w0[k]));
+  ck_assert_msg(moved >= 0.0005f, "largest weight change %g", moved);
+  rpu_conv2d_free(c);
+}
+END_TEST
+
+START_TEST(conv_errors) {
+  rpu_config *cfg = tu_config(ctx, FP_CFG);
+  rpu_conv2d *c = NULL;
+  tu_assert_error(rpu_conv2d_new(NULL, ctx, cfg, 1, 1, 3, 3, 1, 0, 0, 1, 0), RPU_EINVAL, "NULL");
+  tu_assert_error(rpu_conv2d_new(&c, ctx, cfg, 0, 1, 3, 3, 1, 0, 0, 1, 0), RPU_EINVAL,
+                  "in 0");
+  tu_assert_error(rpu_conv2d_new(&c, ctx, cfg, 1, 1, 0, 3, 1, 0, 0, 1, 0), RPU_EINVAL,
+                  "kernel 0 x 3");
+  tu_assert_error(rpu_conv2d_new(&c, ctx, cfg, 1, 1, 3, 3, 0, 0, 0, 1, 0), RPU_EINVAL,
+                  "stride 0");
+  tu_assert_error(rpu_conv2d_new(&c, ctx, cfg, 1, 1, 3, 3, 1, -1, 0, 1, 0), RPU_EINVAL,
+                  "padding -1");
+  ck_assert_ptr_null(c);
+  ck_assert_int_eq(rpu_conv2d_new(&c, ctx, cfg, 1, 2, 5, 5, 1, 0, 1, 1, 0), 0);
+  rpu_config_free(cfg);
+  int ho, wo;
+  /* LeNet shapes: 28 -> 24 with a 5x5 kernel */
+  ck_assert_int_eq(rpu_conv2d_output_size(c, 28, 28, &ho, &wo), 0);
+  ck_assert_int_eq(ho, 24);
+  ck_assert_int_eq(wo, 24);
+  float x[16] = {0}, y[64], dy[64] = {0};
+  tu_assert_error(rpu_conv2d_forward(c, x, y, 1, 4, 4), RPU_ESHAPE, "larger");
+  tu_assert_error(rpu_conv2d_forward(c, x, y, 1, 0, 4), RPU_EINVAL, "0 x 4");
+  tu_assert_error(rpu_conv2d_forward(c, x, y, 0, 4, 4), RPU_EINVAL, "batch 0");
+  tu_assert_error(rpu_conv2d_forward(c, NULL, y, 1, 4, 4), RPU_EINVAL, "NULL");
+  tu_assert_error(rpu_conv2d_backward(c, dy, NULL, 1), RPU_EINVAL, "no forward");
+  ck_assert_int_eq(rpu_conv2d_forward(c, x, y, 1, 5, 5), 0); /* 1 x 2 x 1 x 1 */
+  tu_assert_error(rpu_conv2d_backward(c, dy, NULL, 2), RPU_ESHAPE, "batch 2");
+  tu_assert_error(rpu_conv2d_update(c, 0.1f), RPU_EINVAL, "backward");
+  tu_assert_error(rpu_conv2d_update(NULL, 0.1f), RPU_EINVAL, "NULL");
+  tu_assert_error(rpu_conv2d_set_weights(NULL, x, NULL), RPU_EINVAL, "NULL");
+  ck_assert_ptr_null(rpu_conv2d_linear(NULL));
+  rpu_conv2d_free(c);
+  rpu_conv2d_free(NULL);
+}
+END_TEST
+
+/* Hand example, one 4x4 plane, kernel 2 stride 2 (windows read row-major):
+ *    1  3 | 2 2     {1,3,5,0}    -> 5 at (1,0), offset 4
+ *    5  0 | 2 1     {2,2,2,1}    -> 2, first max at (0,2), offset 2
+ *   -----------     {-1,-2,-3,-1} -> -1, first at (2,0), offset 8
+ *   -1 -2 | 4 9     {4,9,9,0}    -> 9, first at (2,3), offset 11
+ *   -3 -1 | 9 0
+ * Backward (argmax rule): dx is dy at the argmax, 0 elsewhere. */
+START_TEST(maxpool_forward_backward) {
+  const float x[16] = {1, 3, 2, 2,  /* */
+                       5, 0, 2, 1,  /* */
+                       -1, -2, 4, 9, /* */
+                       -3, -1, 9, 0};
+  float y[4], dx[16], dy[4] = {10, 20, 30, 40};
+  int32_t am[4];
+  ck_assert_int_eq(rpu_maxpool2d_forward(x, y, am, 1, 1, 4, 4, 2, 2), 0);
+  const float want_y[4] = {5, 2, -1, 9};
+  const int32_t want_am[4] = {4, 2, 8, 11}; /* 9 at (2,3) comes before (3,2) */
+  for (int k = 0; k < 4; k++) {
+    assert_near(y[k], want_y[k], 0);
+    ck_assert_int_eq(am[k], want_am[k]);
+  }
+  ck_assert_int_eq(rpu_maxpool2d_backward(dy, am, dx, 1, 1, 4, 4, 2, 2), 0);
+  for (int k = 0; k < 16; k++) {
+    float e = 0;
+    for (int o = 0; o < 4; o++)
+      if (want_am[o] == k) e += dy[o];
+    assert_near(dx[k], e, 0);
+  }
+  /* overlapping windows (kernel 3, stride 1) on the same plane: 2 x 2 out;
+   * maxima 5 at (1,0); 9 at (2,3); 9 at (3,2) (that window ends at col 2);
+   * 9 at (2,3) first in row-major order -> dx[11] = 20 + 40, dx[14] = 30 */
+  ck_assert_int_eq(rpu_maxpool2d_forward(x, y, am, 1, 1, 4, 4, 3, 1), 0);
+  const int32_t want_am3[4] = {4, 11, 14, 11};
+  for (int k = 0; k < 4; k++) ck_assert_int_eq(am[k], want_am3[k]);
+  ck_assert_int_eq(rpu_maxpool2d_backward(dy, am, dx, 1, 1, 4, 4, 3, 1), 0);
+  for (int k = 0; k < 16; k++) assert_near(dx[k], k == 4 ? 10 : k == 11 ? 60 : k == 14 ? 30 : 0, 0);
+  /* several planes (n = 2, c = 2) with argmax relative to each plane; a
+   * NaN wins its window as in torch */
+  float x4[4 * 16], y4[4 * 4];
+  int32_t am4[16];
+  for (int p = 0; p < 4; p++)
+    for (int k = 0; k < 16; k++) x4[p * 16 + k] = x[k] + (float)p;
+  x4[3 * 16 + 1] = NAN;
+  ck_assert_int_eq(rpu_maxpool2d_forward(x4, y4, am4, 2, 2, 4, 4, 2, 2), 0);
+  for (int p = 0; p < 4; p++)
+    for (int k = 0; k < 4; k++) {
+      if (p == 3 && k == 0) {
+        ck_assert(isnan(y4[12]));
+        ck_assert_int_eq(am4[12], 1);
+        continue;
+      }
+      assert_near(y4[p * 4 + k], want_y[k] + (float)p, 0);
+      ck_assert_int_eq(am4[p * 4 + k], want_am[k]);
+    }
+}
+END_TEST
+
+START_TEST(maxpool_errors) {
+  float x[16] = {0}, y[4], dx[16];
+  int32_t am[4] = {0, 1, 2, 16};
+  int ho, wo;
+  ck_assert_int_eq(rpu_maxpool2d_output_size(24, 24, 2, 2, &ho, &wo), 0);
+  ck_assert_int_eq(ho, 12);
+  ck_assert_int_eq(wo, 12);
+  tu_assert_error(rpu_maxpool2d_forward(x, y, am, 1, 1, 4, 4, 5, 1), RPU_ESHAPE, "larger");
+  tu_assert_error(rpu_maxpool2d_forward(x, y, am, 1, 1, 4, 4, 0, 1), RPU_EINVAL, "kernel 0");
+  tu_assert_error(rpu_maxpool2d_forward(x, y, am, 1, 1, 4, 4, 2, 0), RPU_EINVAL, "stride 0");
+  tu_assert_error(rpu_maxpool2d_forward(x, y, am, 0, 1, 4, 4, 2, 2), RPU_EINVAL, "batch 0");
+  tu_assert_error(rpu_maxpool2d_forward(NULL, y, am, 1, 1, 4, 4, 2, 2), RPU_EINVAL, "NULL");
+  tu_assert_error(rpu_maxpool2d_backward(y, NULL, dx, 1, 1, 4, 4, 2, 2), RPU_EINVAL, "NULL");
+  dx[0] = 7.0f;
+  tu_assert_error(rpu_maxpool2d_backward(y, am, dx, 1, 1, 4, 4, 2, 2), RPU_ERANGE,
+                  "argmax[3] = 16");
+  ck_assert(dx[0] == 7.0f); /* untouched on error */
+  tu_assert_error(rpu_maxpool2d_output_size(4, 4, 2, 2, NULL, &wo), RPU_EINVAL, "NULL");
+}
+END_TEST
+
 Suite *suite_nn(void) {
   Suite *s = suite_create("nn");
   TCase *tc = tcase_create("dataset");
@@ -782,6 +1026,16 @@ Suite *suite_nn(void) {
   tcase_add_test(tc, activation_gradients);
   tcase_add_test(tc, loss_gradients);
   tcase_add_test(tc, step_lr_schedule);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("conv");
+  tcase_set_timeout(tc, 60);
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_add_loop_test(tc, conv_fp_direct_math, 0, 8);
+  tcase_add_test(tc, conv_init);
+  tcase_add_test(tc, conv_analog_smoke);
+  tcase_add_test(tc, conv_errors);
+  tcase_add_test(tc, maxpool_forward_backward);
+  tcase_add_test(tc, maxpool_errors);
   suite_add_tcase(s, tc);
   return s;
 }

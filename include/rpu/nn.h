@@ -190,6 +190,83 @@ RPU_API int rpu_count_correct(const float *scores, const int *labels,
 RPU_API int rpu_step_lr(double lr0, double gamma, int step_size, int epoch,
                         double *lr);
 
+/* ----- analog 2-D convolution via im2col (SPEC.md §8.1) ------------------ */
+
+typedef struct rpu_conv2d rpu_conv2d;
+
+/* A conv layer = an rpu_linear of in = C_in*kh*kw, out = C_out applied to
+ * the im2col patches (SPEC.md §8.1: every patch one MVM, m_batch = N*L for
+ * the update).  Square stride and zero padding on both axes (torch Conv2d
+ * with dilation 1, groups 1).  Tiles, ids, seeds, mapping and the torch-
+ * style init (uniform +-1/sqrt(C_in*kh*kw) for W and b) are those of
+ * rpu_linear_new.  RPU_EINVAL for a size < 1, stride < 1 or padding < 0. */
+RPU_API int rpu_conv2d_new(rpu_conv2d **out, rpu_context *ctx,
+                           const rpu_config *cfg, int in_channels,
+                           int out_channels, int kh, int kw, int stride,
+                           int padding, int bias, uint64_t seed,
+                           uint32_t base_tile_id);
+
+/* Frees a layer and its tiles (NULL is fine). */
+RPU_API void rpu_conv2d_free(rpu_conv2d *c);
+
+/* Output height / width for an h x w input:
+ * (h + 2 padding - kh) / stride + 1.  RPU_ESHAPE if the kernel does not
+ * fit into the padded input, RPU_EINVAL for h or w < 1. */
+RPU_API int rpu_conv2d_output_size(const rpu_conv2d *c, int h, int w,
+                                   int *h_out, int *w_out);
+
+/* The linear layer behind the conv (borrowed): its tile grid, tiles and
+ * weights [C_out, C_in*kh*kw] (column index ci*kh*kw + i*kw + j). */
+RPU_API rpu_linear *rpu_conv2d_linear(rpu_conv2d *c);
+
+/* y (n x C_out x h_out x w_out) = conv(x (n x C_in x h x w)), both NCHW
+ * row-major.  Keeps the patches (via the linear layer) for the update and
+ * the shape for the backward. */
+RPU_API int rpu_conv2d_forward(rpu_conv2d *c, const float *x, float *y,
+                               int n, int h, int w);
+
+/* dx (n x C_in x h x w; may be NULL) from dy (n x C_out x h_out x w_out)
+ * by the linear backward on the patch rows and col2im accumulation.
+ * n must equal that of the last forward (RPU_ESHAPE otherwise). */
+RPU_API int rpu_conv2d_backward(rpu_conv2d *c, const float *dy, float *dx,
+                                int n);
+
+/* rpu_linear_update with batch = n*h_out*w_out patches. */
+RPU_API int rpu_conv2d_update(rpu_conv2d *c, float lr);
+
+/* rpu_linear_post_update_step. */
+RPU_API int rpu_conv2d_post_update_step(rpu_conv2d *c);
+
+/* W as [C_out, C_in*kh*kw] row-major and, if any, the bias (C_out). */
+RPU_API int rpu_conv2d_get_weights(rpu_conv2d *c, float *w, float *bias);
+RPU_API int rpu_conv2d_set_weights(rpu_conv2d *c, const float *w,
+                                   const float *bias);
+
+/* ----- 2-D max pooling (torch MaxPool2d, no padding, dilation 1) --------- */
+
+/* Output size (h - kernel) / stride + 1 (and likewise for w).  RPU_EINVAL
+ * for h, w, kernel or stride < 1; RPU_ESHAPE if kernel > h or w. */
+RPU_API int rpu_maxpool2d_output_size(int h, int w, int kernel, int stride,
+                                      int *h_out, int *w_out);
+
+/* y (n x c x h_out x w_out) = max over each kernel x kernel window of x
+ * (n x c x h x w, NCHW).  argmax (same count as y; may be NULL) receives
+ * the offset of the maximum inside its input plane (row * w + col): the
+ * first maximum in row-major window order, a NaN wins (as torch). */
+RPU_API int rpu_maxpool2d_forward(const float *x, float *y, int32_t *argmax,
+                                  int n, int c, int h, int w, int kernel,
+                                  int stride);
+
+/* dx (n x c x h x w) = 0 except dx[argmax] += dy (overlapping windows
+ * accumulate).  RPU_ERANGE for an argmax outside the plane. */
+RPU_API int rpu_maxpool2d_backward(const float *dy, const int32_t *argmax,
+                                   float *dx, int n, int c, int h, int w,
+                                   int kernel, int stride);
+
+/* Flatten: NCHW tensors are already row-major per sample, so a conv or
+ * pooling output of n x c x h x w IS the n x (c*h*w) input of a linear
+ * layer (torch's flatten order) -- no copy or function is needed. */
+
 #ifdef __cplusplus
 }
 #endif
