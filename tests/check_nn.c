@@ -907,7 +907,7 @@ START_TEST(conv_errors) {
   ck_assert_int_eq(rpu_conv2d_output_size(c, 28, 28, &ho, &wo), 0);
   ck_assert_int_eq(ho, 24);
   ck_assert_int_eq(wo, 24);
-  float x[16] = {0}, y[64], dy[64] = {0};
+  float x[25] = {0}, y[64], dy[64] = {0}; /* room for the 5 x 5 input below */
   tu_assert_error(rpu_conv2d_forward(c, x, y, 1, 4, 4), RPU_ESHAPE, "larger");
   tu_assert_error(rpu_conv2d_forward(c, x, y, 1, 0, 4), RPU_EINVAL, "0 x 4");
   tu_assert_error(rpu_conv2d_forward(c, x, y, 0, 4, 4), RPU_EINVAL, "batch 0");
