@@ -279,8 +279,9 @@ void rpu__pulsed_nominal_steps(const rpu__pulsed_params *c, double *up,
 /* A bound on |xi| for every normal the plugin draws.  They come from
  * rpu_rng_cursor_normal (Box-Muller, DESIGN.md §7): |xi| <= sqrt(-2 ln u1)
  * with u1 the smallest uniform the generator can return.  The library's
- * float normals use 23-bit uniforms (u1 >= 2^-24, |xi| <= 5.77); even
- * 53-bit uniforms (u1 >= 2^-54) give |xi| <= 8.65.  So 9 holds with margin
+ * float normals take the radius uniform from 31 bits (u1 >= 2^-32,
+ * |xi| <= sqrt(64 ln 2) = 6.66, core/util/rng.c); even 53-bit uniforms
+ * (u1 >= 2^-54) give |xi| <= 8.65.  So 9 holds with margin
  * for any such generator.  The ConstantStep multi-pulse criterion relies on
  * it (constant_step.c); a larger value only makes that criterion stricter. */
 #define RPU__XI_MAX 9.0f
