@@ -11,6 +11,8 @@ static const test_suite_entry suites[] = {
     {"checkpoint", suite_checkpoint},
     {"pulsed_devices", suite_pulsed_devices}, {"tile_analog", suite_tile_analog},
     {"nn", suite_nn},
+    {"experiment", suite_experiment},
+    {"trainer", suite_trainer},
 };
 
 int main(int argc, char **argv) {

@@ -16,5 +16,7 @@ Suite *suite_checkpoint(void);
 Suite *suite_pulsed_devices(void);
 Suite *suite_tile_analog(void);
 Suite *suite_nn(void);
+Suite *suite_experiment(void);
+Suite *suite_trainer(void);
 
 #endif

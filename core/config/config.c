@@ -124,6 +124,14 @@ int rpu_config_from_string(rpu_config **out, rpu_context *ctx, const char *json,
   return rc < 0 ? with_origin(rc, origin) : 0;
 }
 
+int rpu__config_from_json(rpu_config **out, rpu_context *ctx, struct json_object *root) {
+  *out = NULL;
+  if (!json_object_is_type(root, json_type_object))
+    return rpu__error_set(RPU_ETYPE, "rpu_config", "expected an object, got %s",
+                          rpu__json_type_name(root));
+  return config_parse(out, ctx, root);
+}
+
 int rpu_config_default(rpu_config **out, rpu_context *ctx, const char *type_name) {
   if (out == NULL || ctx == NULL || type_name == NULL)
     return rpu__error_set(RPU_EINVAL, "rpu_config_default",
@@ -268,6 +276,23 @@ int rpu_config_mapping(const rpu_config *cfg, int *max_in, int *max_out,
   if (max_in) *max_in = cfg->mapping.max_input_size;
   if (max_out) *max_out = cfg->mapping.max_output_size;
   if (digital_bias) *digital_bias = cfg->mapping.digital_bias ? 1 : 0;
+  return 0;
+}
+
+int rpu_config_mapping_params(const rpu_config *cfg, rpu_mapping_params *out) {
+  if (cfg == NULL || out == NULL)
+    return rpu__error_set(RPU_EINVAL, "rpu_config_mapping_params",
+                          "rpu_config_mapping_params: cfg and out must not be NULL");
+  const rpu__mapping_params *m = &cfg->mapping;
+  out->digital_bias = m->digital_bias ? 1 : 0;
+  out->weight_scaling_omega = m->weight_scaling_omega;
+  out->weight_scaling_columnwise = m->weight_scaling_columnwise ? 1 : 0;
+  out->weight_scaling_lr_compensation = m->weight_scaling_lr_compensation ? 1 : 0;
+  out->learn_out_scaling = m->learn_out_scaling ? 1 : 0;
+  out->out_scaling_columnwise = m->out_scaling_columnwise ? 1 : 0;
+  out->max_input_size = m->max_input_size;
+  out->max_output_size = m->max_output_size;
+  out->input_range_enable = cfg->input_range.enable ? 1 : 0;
   return 0;
 }
 

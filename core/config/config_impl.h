@@ -33,4 +33,11 @@ struct rpu_config {
   rpu__remap_params remap;
 };
 
+struct json_object;
+
+/* Parses an already-read config object (the experiment parser embeds
+ * configs).  Messages carry the path inside the object only
+ * ("device.dw_min: ..."); the caller prefixes file and outer path. */
+int rpu__config_from_json(rpu_config **out, rpu_context *ctx, struct json_object *root);
+
 #endif

@@ -790,3 +790,15 @@ static uint32_t crc(const unsigned char *p, size_t n) {
   return (uint32_t)c;
 }
 
+
+/* Stubs until the in-memory variants land. */
+int rpu_tile_save_buffer(rpu_tile *t, unsigned char **buf, size_t *len) {
+  (void)t; (void)len;
+  if (buf) *buf = NULL;
+  return rpu__error_set(RPU_EUNSUPPORTED, "rpu_tile_save_buffer", "not implemented yet");
+}
+int rpu_tile_load_buffer(rpu_tile *t, const unsigned char *buf, size_t len,
+                         const char *origin) {
+  (void)t; (void)buf; (void)len;
+  return rpu__error_set(RPU_EUNSUPPORTED, origin, "not implemented yet");
+}

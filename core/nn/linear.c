@@ -381,3 +381,17 @@ static void add_cols(const float *src, int n, int batch, float *dst, int ld, int
     for (int j = 0; j < n; j++) d[j] += s[j];
   }
 }
+
+/* Stubs until weight scaling and learned out scaling land: the digital
+ * state is the bias alone. */
+size_t rpu_linear_digital_count(const rpu_linear *l) {
+  return l && l->has_bias ? (size_t)l->out : 0;
+}
+int rpu_linear_get_digital(const rpu_linear *l, float *out) {
+  if (l && l->has_bias) memcpy(out, l->bias, sizeof(float) * (size_t)l->out);
+  return 0;
+}
+int rpu_linear_set_digital(rpu_linear *l, const float *in) {
+  if (l && l->has_bias) memcpy(l->bias, in, sizeof(float) * (size_t)l->out);
+  return 0;
+}

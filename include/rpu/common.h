@@ -39,13 +39,14 @@ extern "C" {
   X(ERANGE, -13, "value out of range")                                        \
   X(EDUPLICATE, -14, "duplicate name")                                        \
   X(ETYPE, -15, "wrong type")                                                 \
-  X(EINTERNAL, -16, "internal error")
+  X(EINTERNAL, -16, "internal error")                                         \
+  X(ECANCELED, -17, "cancelled by the caller")
 
 typedef enum rpu_status {
 #define RPU__STATUS_ENUM(name, value, msg) RPU_##name = value,
   RPU_STATUS_MAP(RPU__STATUS_ENUM)
 #undef RPU__STATUS_ENUM
-  RPU__STATUS_LAST_ = -17
+  RPU__STATUS_LAST_ = -18
 } rpu_status;
 
 /* Human-readable text of a status code ("invalid argument"); never NULL. */

@@ -71,6 +71,23 @@ RPU_API const rpu_update_params *rpu_config_update(const rpu_config *cfg);
 RPU_API int rpu_config_mapping(const rpu_config *cfg, int *max_in, int *max_out,
                                int *digital_bias);
 
+/* The whole mapping section (SPEC.md §7.1) and whether the input range of
+ * pre_post.input_range (§7.3) is enabled. */
+typedef struct rpu_mapping_params {
+  int digital_bias;
+  double weight_scaling_omega; /* 0: no weight scaling */
+  int weight_scaling_columnwise;
+  int weight_scaling_lr_compensation;
+  int learn_out_scaling;
+  int out_scaling_columnwise;
+  int max_input_size;  /* 0: no limit */
+  int max_output_size; /* 0: no limit */
+  int input_range_enable;
+} rpu_mapping_params;
+
+/* Fills *out from the config.  RPU_EINVAL for a NULL argument. */
+RPU_API int rpu_config_mapping_params(const rpu_config *cfg, rpu_mapping_params *out);
+
 /* Schema of a config section ("forward", "backward", "update", "mapping",
  * "clip", "modifier", "remap", "pre_post.input_range") for documentation;
  * RPU_ENOTFOUND for an unknown section. */

@@ -133,6 +133,19 @@ RPU_API int rpu_linear_get_weights(rpu_linear *l, float *w, float *bias);
 RPU_API int rpu_linear_set_weights(rpu_linear *l, const float *w,
                                    const float *bias);
 
+/* Digital state of the layer besides its tiles, as one float vector for
+ * checkpoints: the bias (if any), the learned output scales (if
+ * mapping.learn_out_scaling) and the mapping scales alpha of weight
+ * scaling (SPEC.md §7.1), in that order.  rpu_linear_digital_count gives
+ * its length (may be 0). */
+RPU_API size_t rpu_linear_digital_count(const rpu_linear *l);
+RPU_API int rpu_linear_get_digital(const rpu_linear *l, float *out);
+
+/* Restores the vector of rpu_linear_get_digital (same layer shape and
+ * config).  NaN/Inf, or a mapping scale <= 0, is refused with RPU_EINVAL
+ * and nothing is changed. */
+RPU_API int rpu_linear_set_digital(rpu_linear *l, const float *in);
+
 /* ----- activations (element-wise over n values) -------------------------- */
 
 typedef enum rpu_activation {

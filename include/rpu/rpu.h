@@ -12,5 +12,6 @@
 #include "rpu/tile.h"
 #include "rpu/nn.h"
 #include "rpu/bytes.h"
+#include "rpu/experiment.h"
 
 #endif /* RPU_RPU_H */

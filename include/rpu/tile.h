@@ -100,6 +100,17 @@ RPU_API int rpu_tile_load(rpu_tile *t, const char *path);
 RPU_API int rpu_tile_load_new(rpu_tile **out, rpu_context *ctx,
                               const char *path);
 
+/* The checkpoint of rpu_tile_save as bytes in memory, for containers that
+ * hold several tiles (rpu_trainer_save).  *buf is malloc'ed (free with
+ * rpu_free); the format is the file's, byte for byte. */
+RPU_API int rpu_tile_save_buffer(rpu_tile *t, unsigned char **buf, size_t *len);
+
+/* rpu_tile_load from `len` bytes; `origin` names the source in messages
+ * ("run/checkpoint.rpu: model[0] tile (0,1)").  Same checks and the same
+ * all-or-nothing guarantee as rpu_tile_load. */
+RPU_API int rpu_tile_load_buffer(rpu_tile *t, const unsigned char *buf, size_t len,
+                                 const char *origin);
+
 #ifdef __cplusplus
 }
 #endif
