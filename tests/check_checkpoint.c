@@ -391,6 +391,280 @@ START_TEST(bad_arguments) {
 }
 END_TEST
 
+/* ----- in-memory checkpoints (rpu_tile_save_buffer / load_buffer) -------- */
+
+/* An analog tile whose every piece of state shows in what it does next:
+ * a pulsed device with device-to-device variation (per-element step sizes
+ * and bounds drawn from the seed), write noise (persistent hidden weights,
+ * SPEC.md §4.7), diffusion and decay (post-update RNG stream), stochastic
+ * pulse trains and output noise (RNG step counters), and AVERAGE_ABS_MAX
+ * noise management (the engine's running value, its checkpoint extras). */
+#define ACFG                                                                 \
+  "{\"rpu_config\": \"SingleRPUConfig\", \"device\": {\"type\": "            \
+  "\"LinearStepDevice\", \"write_noise_std\": 0.5, \"diffusion\": 0.01, "    \
+  "\"lifetime\": 200}, \"forward\": {\"out_noise\": 0.05, "                  \
+  "\"noise_management\": \"AVERAGE_ABS_MAX\"}, \"backward\": "               \
+  "{\"noise_management\": \"AVERAGE_ABS_MAX\"}, \"update\": {\"pulse_type\": " \
+  "\"STOCHASTIC_COMPRESSED\", \"desired_bl\": 15}}"
+
+static void fill_inputs(float *x, float *d) {
+  for (int k = 0; k < 2 * IN; k++) x[k] = 0.5f - 0.125f * (float)k;
+  for (int k = 0; k < 2 * OUT; k++) d[k] = 0.25f * (float)(k % 3 - 1);
+}
+
+static rpu_tile *busy_analog(uint64_t seed) {
+  rpu_tile *t = new_tile(ACFG, OUT, IN, seed);
+  float w[N], x[2 * IN], d[2 * OUT], y[2 * OUT];
+  for (int k = 0; k < N; k++) w[k] = 0.05f * (float)(k - 5);
+  fill_inputs(x, d);
+  ok(rpu_tile_set_weights(t, w));
+  for (int r = 0; r < 3; r++) {
+    ok(rpu_tile_forward(t, x, y, 2));
+    ok(rpu_tile_update(t, x, d, 2, 0.05f));
+    ok(rpu_tile_post_update_step(t));
+  }
+  return t;
+}
+
+/* One forward, one update and one post-update step; y and the weights
+ * after.  Every one of them draws on the RNG (output noise, pulse trains,
+ * diffusion), so equal outputs need equal seed, tile id and step counters,
+ * and equal hidden state (the write noise sits on the hidden weights). */
+static void analog_next(rpu_tile *t, float *y, float *w) {
+  float x[2 * IN], d[2 * OUT];
+  fill_inputs(x, d);
+  ok(rpu_tile_forward(t, x, y, 2));
+  ok(rpu_tile_update(t, x, d, 2, 0.05f));
+  ok(rpu_tile_post_update_step(t));
+  ok(rpu_tile_get_weights(t, w));
+}
+
+static unsigned char *image_of(rpu_tile *t, size_t *len) {
+  unsigned char *buf = NULL;
+  ok(rpu_tile_save_buffer(t, &buf, len));
+  ck_assert_ptr_nonnull(buf);
+  return buf;
+}
+
+/* The buffer is the file, byte for byte (rpu/tile.h), for a floating-point
+ * and an analog tile.  And independently of the writer: the magic of
+ * DESIGN.md §9 / the layout comment in checkpoint.c, and the first array
+ * right after the header CRC is the weights as f32 little-endian. */
+START_TEST(buffer_equals_file) {
+  const char *cfgs[] = {CFG, ACFG};
+  for (int c = 0; c < 2; c++) {
+    char *path = tu_path(dir, "t.ckpt");
+    rpu_tile *t = c == 0 ? busy_tile(5) : busy_analog(5);
+    size_t len, flen;
+    unsigned char *buf = image_of(t, &len);
+    ok(rpu_tile_save(t, path));
+    char *file = tu_read_file(path, &flen);
+    ck_assert_msg(flen == len, "%s: file %zu bytes, buffer %zu", cfgs[c], flen,
+                  len);
+    ck_assert_mem_eq(buf, file, len);
+
+    static const unsigned char magic[8] = {0x89, 'R', 'P', 'U',
+                                           0x0d, 0x0a, 0x1a, 0x0a};
+    ck_assert_mem_eq(buf, magic, 8);
+    ck_assert_uint_eq(le32(buf + 8), 1); /* format version 1 */
+    size_t hlen = le32(buf + 12);
+    ck_assert_uint_eq(le32(buf + 16 + hlen), crc32_ref(buf, 16 + hlen));
+    float w[N];
+    ok(rpu_tile_get_weights(t, w));
+    const unsigned char *wb = buf + 16 + hlen + 4;
+    for (int k = 0; k < N; k++) {
+      uint32_t u;
+      memcpy(&u, &w[k], 4);
+      ck_assert_uint_eq(le32(wb + 4 * k), u);
+    }
+    ck_assert_uint_eq(le32(wb + 4 * N), crc32_ref(wb, 4 * N));
+
+    rpu_free(buf);
+    free(file);
+    rpu_tile_free(t);
+    free(path);
+  }
+}
+END_TEST
+
+START_TEST(buffer_round_trip) {
+  rpu_tile *a = busy_analog(99);
+  size_t len;
+  unsigned char *buf = image_of(a, &len);
+
+  /* A fresh tile of the same config, another seed, no history. */
+  rpu_tile *b = new_tile(ACFG, OUT, IN, 12345);
+  ok(rpu_tile_load_buffer(b, buf, len, "mem: tile a"));
+  float wa[N], wb[N], ya[2 * OUT], yb[2 * OUT];
+  ok(rpu_tile_get_weights(a, wa));
+  ok(rpu_tile_get_weights(b, wb));
+  ck_assert_mem_eq(wa, wb, sizeof wa);
+  assert_same_counters(a, b);
+  /* b's own checkpoint is now a's, byte for byte: everything came over. */
+  size_t len_b;
+  unsigned char *buf_b = image_of(b, &len_b);
+  ck_assert_uint_eq(len_b, len);
+  ck_assert_mem_eq(buf_b, buf, len);
+
+  /* The futures agree bit for bit, twice over. */
+  for (int r = 0; r < 2; r++) {
+    analog_next(a, ya, wa);
+    analog_next(b, yb, wb);
+    ck_assert_mem_eq(ya, yb, sizeof ya);
+    ck_assert_mem_eq(wa, wb, sizeof wa);
+  }
+
+  /* Control: the saved weights in a tile of the saved seed but without the
+   * hidden state, engine extras and step counters go elsewhere, so the
+   * comparisons above could fail. */
+  rpu_tile *ctl = new_tile(ACFG, OUT, IN, 99);
+  rpu_tile *ref = new_tile(ACFG, OUT, IN, 1);
+  ok(rpu_tile_load_buffer(ref, buf, len, "mem: tile a"));
+  float w0[N], yc[2 * OUT], wc[N], yr[2 * OUT], wr[N];
+  ok(rpu_tile_get_weights(ref, w0));
+  ok(rpu_tile_set_weights(ctl, w0));
+  analog_next(ref, yr, wr);
+  analog_next(ctl, yc, wc);
+  ck_assert_int_ne(memcmp(wr, wc, sizeof wr), 0);
+
+  rpu_tile_free(ref);
+  rpu_tile_free(ctl);
+  rpu_free(buf_b);
+  rpu_tile_free(b);
+  rpu_free(buf);
+  rpu_tile_free(a);
+}
+END_TEST
+
+/* Loads damaged bytes into t and asserts: refused with `code`, message
+ * names the origin, and t unchanged: weights, counters, and its whole
+ * checkpoint image (hidden state, extras, RNG steps) equal to `image`,
+ * taken before the first attempt. */
+static void assert_buffer_refused(rpu_tile *t, const unsigned char *image,
+                                  size_t image_len, const unsigned char *buf,
+                                  size_t len, int code, const char *what) {
+  static const char origin[] = "run/ck.rpu: model[0] tile (0,1)";
+  float before[N], after[N];
+  rpu_tile_counters cb, ca;
+  ok(rpu_tile_get_weights(t, before));
+  ok(rpu_tile_get_counters(t, &cb));
+  int rc = rpu_tile_load_buffer(t, buf, len, origin);
+  ck_assert_msg(rc == code, "%s: got %s, expected %s (%s)", what,
+                rpu_status_name(rc), rpu_status_name(code),
+                rpu_error_last()->message);
+  ck_assert_msg(strstr(rpu_error_last()->message, origin) != NULL,
+                "%s: message \"%s\" does not name the origin", what,
+                rpu_error_last()->message);
+  ok(rpu_tile_get_weights(t, after));
+  ok(rpu_tile_get_counters(t, &ca));
+  ck_assert_mem_eq(before, after, sizeof before);
+  ck_assert_mem_eq(&cb, &ca, sizeof cb);
+  size_t la;
+  unsigned char *now = image_of(t, &la);
+  ck_assert_msg(la == image_len && memcmp(now, image, la) == 0,
+                "%s: the tile's checkpoint image changed", what);
+  rpu_free(now);
+}
+
+START_TEST(buffer_damaged) {
+  rpu_tile *a = busy_analog(1);
+  size_t size;
+  unsigned char *good = image_of(a, &size);
+  /* The target: another tile with its own history. */
+  rpu_tile *t = busy_analog(2);
+  size_t t_size;
+  unsigned char *t_image = image_of(t, &t_size);
+
+  /* Every truncation, from a private copy of exactly `len` bytes so that
+   * valgrind/ASan see any read past the end. */
+  for (size_t len = 0; len < size; len++) {
+    unsigned char *cut = malloc(len > 0 ? len : 1);
+    memcpy(cut, good, len);
+    char what[64];
+    snprintf(what, sizeof what, "truncated to %zu of %zu bytes", len, size);
+    assert_buffer_refused(t, t_image, t_size, cut, len, RPU_ECORRUPT, what);
+    free(cut);
+  }
+  unsigned char *copy = malloc(size + 1);
+  memcpy(copy, good, size);
+  copy[size] = 0;
+  assert_buffer_refused(t, t_image, t_size, copy, size + 1, RPU_ECORRUPT,
+                        "trailing byte");
+
+  /* Every byte flipped.  CRC-32 detects every error burst of up to 32
+   * bits, so each one is refused.  Bytes 8..11 hold the version (1, u32
+   * LE): flipped, it reads as a version above 1, which the prefix check
+   * reports as newer (RPU_EVERSION) before any CRC; all else is corrupt. */
+  for (size_t pos = 0; pos < size; pos++) {
+    memcpy(copy, good, size);
+    copy[pos] ^= 0xff;
+    char what[64];
+    snprintf(what, sizeof what, "byte %zu of %zu flipped", pos, size);
+    assert_buffer_refused(t, t_image, t_size, copy, size,
+                          pos >= 8 && pos < 12 ? RPU_EVERSION : RPU_ECORRUPT,
+                          what);
+  }
+
+  /* The intact image still loads into it (the loops did not break t). */
+  ok(rpu_tile_load_buffer(t, good, size, "good"));
+  size_t len_t;
+  unsigned char *now = image_of(t, &len_t);
+  ck_assert_uint_eq(len_t, size);
+  ck_assert_mem_eq(now, good, size);
+
+  rpu_free(now);
+  rpu_free(t_image);
+  free(copy);
+  rpu_tile_free(t);
+  rpu_free(good);
+  rpu_tile_free(a);
+}
+END_TEST
+
+/* The file variant's compatibility checks, naming the origin. */
+START_TEST(buffer_incompatible) {
+  rpu_tile *a = busy_analog(1);
+  size_t size;
+  unsigned char *buf = image_of(a, &size);
+  rpu_tile *t = new_tile(ACFG, IN, OUT, 1); /* 4 x 3, not 3 x 4 */
+  tu_assert_error(rpu_tile_load_buffer(t, buf, size, "origin-A"), RPU_ESHAPE,
+                  "origin-A");
+  rpu_tile_free(t);
+  t = busy_tile(1); /* FloatingPointRPUConfig: another config */
+  tu_assert_error(rpu_tile_load_buffer(t, buf, size, "origin-B"), RPU_ECONFIG,
+                  "origin-B");
+  rpu_tile_free(t);
+  rpu_free(buf);
+  rpu_tile_free(a);
+}
+END_TEST
+
+START_TEST(buffer_bad_arguments) {
+  rpu_tile *t = busy_tile(1);
+  unsigned char *buf = (unsigned char *)&buf;
+  size_t len = 77;
+  tu_assert_error(rpu_tile_save_buffer(NULL, &buf, &len), RPU_EINVAL,
+                  "t is NULL");
+  ck_assert_ptr_null(buf); /* outputs cleared on error */
+  ck_assert_uint_eq(len, 0);
+  tu_assert_error(rpu_tile_save_buffer(t, NULL, &len), RPU_EINVAL, "buf");
+  buf = (unsigned char *)&buf;
+  tu_assert_error(rpu_tile_save_buffer(t, &buf, NULL), RPU_EINVAL, "len");
+  ck_assert_ptr_null(buf);
+
+  buf = image_of(t, &len);
+  tu_assert_error(rpu_tile_load_buffer(NULL, buf, len, "o"), RPU_EINVAL,
+                  "t is NULL");
+  tu_assert_error(rpu_tile_load_buffer(t, NULL, len, "o"), RPU_EINVAL, "buf");
+  tu_assert_error(rpu_tile_load_buffer(t, NULL, 0, "o"), RPU_EINVAL, "buf");
+  tu_assert_error(rpu_tile_load_buffer(t, buf, len, NULL), RPU_EINVAL,
+                  "origin");
+  ok(rpu_tile_load_buffer(t, buf, len, "o")); /* the same call, all given */
+  rpu_free(buf);
+  rpu_tile_free(t);
+}
+END_TEST
+
 Suite *suite_checkpoint(void) {
   Suite *s = suite_create("checkpoint");
   TCase *tc = tcase_create("checkpoint");
@@ -403,6 +677,11 @@ Suite *suite_checkpoint(void) {
   tcase_add_test(tc, incompatible_tile);
   tcase_add_test(tc, failed_save_keeps_old_file);
   tcase_add_test(tc, bad_arguments);
+  tcase_add_test(tc, buffer_equals_file);
+  tcase_add_test(tc, buffer_round_trip);
+  tcase_add_test(tc, buffer_damaged);
+  tcase_add_test(tc, buffer_incompatible);
+  tcase_add_test(tc, buffer_bad_arguments);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -6,6 +6,7 @@
 static const test_suite_entry suites[] = {
     {"io", suite_io},
     {"pulse", suite_pulse},
+    {"threads_exact", suite_threads_exact},
 };
 
 int main(int argc, char **argv) {

@@ -6,5 +6,6 @@
 
 Suite *suite_io(void);
 Suite *suite_pulse(void);
+Suite *suite_threads_exact(void);
 
 #endif

@@ -97,3 +97,20 @@ void tu_assert_round_trip(rpu_context *ctx, const rpu_config *cfg) {
   rpu_config_free(back);
   rpu_config_free(clone);
 }
+
+unsigned char *tu_idx_bytes(int ndims, const uint32_t *dims, const unsigned char *data,
+                            size_t *len) {
+  size_t n = 1;
+  for (int d = 0; d < ndims; d++) n *= dims[d];
+  *len = 4 + 4 * (size_t)ndims + n;
+  unsigned char *b = malloc(*len);
+  ck_assert_ptr_nonnull(b);
+  b[0] = 0;
+  b[1] = 0;
+  b[2] = 8;
+  b[3] = (unsigned char)ndims;
+  for (int d = 0; d < ndims; d++)
+    for (int k = 0; k < 4; k++) b[4 + 4 * d + k] = (unsigned char)(dims[d] >> (24 - 8 * k));
+  memcpy(b + 4 + 4 * ndims, data, n);
+  return b;
+}

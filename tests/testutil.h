@@ -5,6 +5,7 @@
 
 #include <check.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "rpu/rpu.h"
@@ -26,6 +27,10 @@ char *tu_path(const char *dir, const char *name);
 void tu_write_file(const char *path, const void *data, size_t len);
 /* Whole file, NUL-terminated, malloc'ed; *len may be NULL. */
 char *tu_read_file(const char *path, size_t *len);
+/* An IDX file image (magic 00 00 08 ndims, big-endian dims, the bytes),
+ * malloc'ed, *len bytes. */
+unsigned char *tu_idx_bytes(int ndims, const uint32_t *dims, const unsigned char *data,
+                            size_t *len);
 /* Value of an environment variable the test harness must set. */
 const char *tu_env(const char *name);
 

@@ -294,3 +294,63 @@ static void widen(double *lo, double *hi) {
     *hi += pad;
   }
 }
+
+/* ----- Markers and explicit x ticks (see svg.h) ------------------------ */
+
+void svg_circle(svg_doc *d, double cx, double cy, double r, const char *fill,
+                const char *stroke) {
+  fprintf(d->f, "<circle cx=\"%.2f\" cy=\"%.2f\" r=\"%.2f\"", cx, cy, r);
+  put_attr(d->f, "fill", fill != NULL ? fill : "none");
+  put_attr(d->f, "stroke", stroke);
+  fputs("/>\n", d->f);
+}
+
+void svg_plot_markers(svg_plot *p, const double *x, const double *y,
+                      size_t n, const char *color, double r) {
+  for (size_t k = 0; k < n; k++) {
+    if (!isfinite(x[k]) || !isfinite(y[k])) continue;
+    svg_circle(p->doc, svg_px(p, clampd(x[k], p->xmin, p->xmax)),
+               svg_py(p, clampd(y[k], p->ymin, p->ymax)), r, color,
+               "#ffffff");
+  }
+}
+
+void svg_plot_axes_xticks(svg_plot *p, const double *xt,
+                          const char *const *xl, size_t n,
+                          const char *xlabel, const char *ylabel) {
+  svg_doc *d = p->doc;
+  double ticks[64];
+  char buf[64];
+  double bottom = p->top + p->height, right = p->left + p->width;
+  /* a tiny tolerance keeps a tick that sits on the range's edge */
+  double tol = 1e-9 * (p->xmax - p->xmin);
+  for (size_t k = 0; k < n; k++) {
+    if (!isfinite(xt[k]) || xt[k] < p->xmin - tol || xt[k] > p->xmax + tol)
+      continue;
+    double x = svg_px(p, clampd(xt[k], p->xmin, p->xmax));
+    const char *label = xl != NULL ? xl[k] : NULL;
+    if (label == NULL) {
+      svg_line(d, x, bottom, x, bottom + 3, "#333333", 1.0, NULL);
+      continue;
+    }
+    svg_line(d, x, p->top, x, bottom, "#e0e0e0", 1.0, NULL);
+    svg_line(d, x, bottom, x, bottom + 5, "#333333", 1.0, NULL);
+    svg_text(d, x, bottom + 18, 11, "middle", 0, "#333333", label);
+  }
+  size_t ny = svg_nice_ticks(p->ymin, p->ymax, 6, ticks, 64);
+  double step = ny > 1 ? ticks[1] - ticks[0] : 1.0;
+  for (size_t k = 0; k < ny; k++) {
+    double y = svg_py(p, ticks[k]);
+    svg_line(d, p->left, y, right, y, "#e0e0e0", 1.0, NULL);
+    svg_line(d, p->left - 5, y, p->left, y, "#333333", 1.0, NULL);
+    format_tick(buf, sizeof buf, ticks[k], step);
+    svg_text(d, p->left - 8, y + 4, 11, "end", 0, "#333333", buf);
+  }
+  svg_rect(d, p->left, p->top, p->width, p->height, NULL, 1.0, "#333333");
+  if (xlabel != NULL)
+    svg_text(d, p->left + p->width / 2, bottom + 40, 13, "middle", 0,
+             "#000000", xlabel);
+  if (ylabel != NULL)
+    svg_text(d, p->left - 52, p->top + p->height / 2, 13, "middle", -90,
+             "#000000", ylabel);
+}

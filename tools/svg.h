@@ -82,4 +82,34 @@ void svg_plot_band(svg_plot *p, const double *x, const double *lo,
 void svg_plot_legend(svg_plot *p, const char *const *labels,
                      const char *const *colors, size_t n);
 
+/* ----- Markers and explicit x ticks -------------------------------------
+ * Added for rpu-train's report; generic.  A log axis is drawn by plotting
+ * log10(x) on a linear svg_plot and giving the decades as explicit ticks:
+ *
+ *   double xt[] = {0, 1, 2};  const char *xl[] = {"1", "10", "100"};
+ *   svg_plot_init(&p, &d, 70, 40, 680, 390, 0, 2, y0, y1);
+ *   svg_plot_axes_xticks(&p, xt, xl, 3, "t (s)", "accuracy (%)");
+ *   ... plot log10(t) against y ...
+ */
+
+/* A circle of radius r centred at the page point (cx, cy); fill / stroke
+ * may be NULL for "none". */
+void svg_circle(svg_doc *d, double cx, double cy, double r, const char *fill,
+                const char *stroke);
+
+/* A filled circle marker of radius r (white outline) at every data point;
+ * points with a non-finite coordinate are skipped, the others clamped to
+ * the plot range like svg_plot_line.  Use it so that single points show. */
+void svg_plot_markers(svg_plot *p, const double *x, const double *y,
+                      size_t n, const char *color, double r);
+
+/* Like svg_plot_axes, but the n x ticks are given: positions xt[k] in data
+ * coordinates with labels xl[k]; a NULL label (or xl NULL) makes a minor
+ * tick: a short mark without grid line or label.  Ticks outside
+ * [xmin, xmax] are skipped.  The y axis gets nice ticks as in
+ * svg_plot_axes. */
+void svg_plot_axes_xticks(svg_plot *p, const double *xt,
+                          const char *const *xl, size_t n,
+                          const char *xlabel, const char *ylabel);
+
 #endif

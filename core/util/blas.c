@@ -36,6 +36,14 @@ void rpu__sgemv(int trans, int m, int n, float alpha, const float *a, int lda,
               a, lda, x, 1, beta, y, 1);
 }
 
+int rpu__blas_get_threads(void) {
+#ifdef HAVE_OPENBLAS_SET_NUM_THREADS
+  return openblas_get_num_threads();
+#else
+  return -1;
+#endif
+}
+
 void rpu__blas_set_threads(int n) {
 #ifdef HAVE_OPENBLAS_SET_NUM_THREADS
   openblas_set_num_threads(n);

@@ -15,5 +15,7 @@ void rpu__sgemv(int trans, int m, int n, float alpha, const float *a,
 
 /* Threads BLAS may use (0 < n). */
 void rpu__blas_set_threads(int n);
+/* The BLAS library's own thread count (-1 if it cannot be asked). */
+int rpu__blas_get_threads(void);
 
 #endif

@@ -56,6 +56,9 @@ RPU_API const char *rpu_experiment_name(const rpu_experiment *e);
 RPU_API int rpu_experiment_epochs(const rpu_experiment *e);
 RPU_API int rpu_experiment_set_epochs(rpu_experiment *e, int n);
 
+/* training.batch_size. */
+RPU_API int rpu_experiment_batch_size(const rpu_experiment *e);
+
 /* "seed" and its override (rpu-train --seed). */
 RPU_API uint64_t rpu_experiment_seed(const rpu_experiment *e);
 RPU_API void rpu_experiment_set_seed(rpu_experiment *e, uint64_t seed);
@@ -118,6 +121,12 @@ typedef struct rpu_epoch_metrics {
  * uninterrupted run.  RPU_ERANGE when all epochs are done. */
 RPU_API int rpu_trainer_run_epoch(rpu_trainer *t, rpu_train_progress_fn fn,
                                   void *user, rpu_epoch_metrics *m);
+
+/* Training and test samples (after train_limit / test_limit). */
+RPU_API int rpu_trainer_sizes(const rpu_trainer *t, int *n_train, int *n_test);
+
+/* The trainer's experiment (borrowed; its epochs / seed are the run's). */
+RPU_API const rpu_experiment *rpu_trainer_experiment(const rpu_trainer *t);
 
 /* Epochs finished so far. */
 RPU_API int rpu_trainer_epochs_done(const rpu_trainer *t);
