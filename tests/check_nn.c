@@ -1,6 +1,7 @@
 /* Suite "nn": IDX datasets and shuffling, the linear layer with tile
- * splitting (SPEC.md §7.2), activations, losses and the LR schedule
- * (SPEC.md §8.4).  Public API only. */
+ * splitting (SPEC.md §7.2) and its mapping periphery (weight scaling,
+ * learned out scaling, analog bias, digital state; §7.1), activations,
+ * losses and the LR schedule (SPEC.md §8.4).  Public API only. */
 #include <float.h>
 #include <math.h>
 #include <stdint.h>
@@ -430,17 +431,30 @@ START_TEST(linear_errors) {
   ck_assert_int_eq(rpu_linear_get_weights(l, w1, NULL), 0);
   ck_assert(memcmp(w0, w1, sizeof w0) == 0);
   rpu_linear_free(l);
+  /* the input range of SPEC.md §7.3 is not implemented: refused by name,
+   * never ignored */
   rpu_config *cfg = tu_config(ctx, "{\"rpu_config\": \"FloatingPointRPUConfig\", "
-                                   "\"mapping\": {\"digital_bias\": false}}");
+                                   "\"pre_post\": {\"input_range\": {\"enable\": true}}}");
   l = (rpu_linear *)&l;
   tu_assert_error(rpu_linear_new(&l, ctx, cfg, 2, 2, 1, 1, 0), RPU_EUNSUPPORTED,
-                  "digital_bias");
+                  "pre_post.input_range.enable");
   ck_assert_ptr_null(l);
+  rpu_config_free(cfg);
+  cfg = tu_config(ctx, "{\"rpu_config\": \"FloatingPointRPUConfig\", "
+                       "\"mapping\": {\"digital_bias\": false}}");
   tu_assert_error(rpu_linear_new(&l, ctx, cfg, 0, 2, 0, 1, 0), RPU_EINVAL, "features");
   /* without a bias, the analog-bias setting does not matter */
   ck_assert_int_eq(rpu_linear_new(&l, ctx, cfg, 2, 2, 0, 1, 0), 0);
+  ck_assert_int_eq(rpu_tile_in_size(rpu_linear_tile(l, 0, 0)), 2);
   rpu_linear_free(l);
   rpu_config_free(cfg);
+  /* NULL layer / vectors of the digital-state calls */
+  l = new_linear(FP_CFG, 2, 2, 1, 1);
+  ck_assert_uint_eq(rpu_linear_digital_count(NULL), 0);
+  tu_assert_error(rpu_linear_get_digital(NULL, x), RPU_EINVAL, "NULL");
+  tu_assert_error(rpu_linear_get_digital(l, NULL), RPU_EINVAL, "NULL");
+  tu_assert_error(rpu_linear_set_digital(l, NULL), RPU_EINVAL, "NULL");
+  rpu_linear_free(l);
 }
 END_TEST
 
@@ -608,6 +622,514 @@ START_TEST(linear_tiles_have_own_streams) {
 }
 END_TEST
 
+/* ===== linear layer: the mapping periphery of SPEC.md §7.1 =================
+ *
+ * FloatingPointRPUConfig tiles compute and update exactly in float, so the
+ * expectations below come from the §7.1 equations by hand:
+ *   tile = W / alpha, alpha = max|W| / omega (per row if columnwise),
+ *   y = (tile x) alpha s + b, d_tile = d s alpha,
+ *   d_upd = d s / (alpha lr_scale), lr_scale = 1/mean(alpha) or 1.
+ * Tolerances (u = FLT_EPSILON / 2, the unit roundoff): a correctly rounded
+ * division or product is off by <= u relative; a float sum of n terms by
+ * <= (n - 1) u sum|terms|.  W / alpha then * alpha is two roundings, so
+ * within 2u = FLT_EPSILON relative of W; a forward through a scaled tile
+ * has n + 3 roundings per term at most, so (n + 3) FLT_EPSILON times the
+ * sum of |terms| bounds it with a factor 2 margin. */
+
+#define FP_MAP(FIELDS) "{\"rpu_config\": \"FloatingPointRPUConfig\", \"mapping\": {" FIELDS "}}"
+
+static float *digital_of(rpu_linear *l, size_t expect_n) {
+  ck_assert_uint_eq(rpu_linear_digital_count(l), expect_n);
+  float *v = malloc(sizeof(float) * (expect_n ? expect_n : 1));
+  ck_assert_int_eq(rpu_linear_get_digital(l, v), 0);
+  return v;
+}
+
+static void tile_raw(rpu_linear *l, int io, int ii, float *w) {
+  ck_assert_int_eq(rpu_tile_get_weights(rpu_linear_tile(l, io, ii), w), 0);
+}
+
+/* W (2 x 3) with max|W| 1.5 overall, row maxes 1.5 and 0.5; omega 0.5 so
+ * alpha = max / 0.5 = 3 (scalar) or [3, 1] (columnwise), both exact. */
+static const float ws_w[6] = {0.75f, -1.5f, 0.25f, 0.5f, 0.125f, -0.25f};
+static const float ws_b[2] = {0.25f, -0.5f};
+static const float ws_x[6] = {1.0f, 0.5f, -2.0f, -0.25f, 1.5f, 0.75f}; /* batch 2 */
+static const float ws_d[4] = {0.5f, -1.0f, 0.25f, 2.0f};
+
+START_TEST(linear_weight_scaling) {
+  enum { IN = 3, OUT = 2, B = 2 };
+  int col = _i;
+  rpu_linear *l = new_linear(col ? FP_MAP("\"weight_scaling_omega\": 0.5, "
+                                          "\"weight_scaling_columnwise\": true")
+                                 : FP_MAP("\"weight_scaling_omega\": 0.5"),
+                             IN, OUT, 1, 1);
+  const double alpha[2] = {3.0, col ? 1.0 : 3.0}, omega = 0.5;
+  ck_assert_int_eq(rpu_linear_set_weights(l, ws_w, ws_b), 0);
+  /* the tile holds W omega / max|W| (per row if columnwise) */
+  float raw[OUT * IN], raw0[OUT * IN];
+  tile_raw(l, 0, 0, raw0);
+  for (int r = 0; r < OUT; r++) {
+    double m = col ? (r == 0 ? 1.5 : 0.5) : 1.5;
+    for (int j = 0; j < IN; j++) {
+      double e = ws_w[r * IN + j] * omega / m;
+      assert_near(raw0[r * IN + j], e, FLT_EPSILON / 2 * fabs(e));
+    }
+  }
+  /* digital state: the bias, then the mapping scales (exact: 1.5/0.5, 0.5/0.5) */
+  float *dv = digital_of(l, col ? 4 : 3);
+  ck_assert(dv[0] == ws_b[0] && dv[1] == ws_b[1]);
+  ck_assert(dv[2] == 3.0f);
+  if (col) ck_assert(dv[3] == 1.0f);
+  free(dv);
+  /* get_weights gives back the effective W = tile * alpha */
+  float w[OUT * IN], b[OUT];
+  ck_assert_int_eq(rpu_linear_get_weights(l, w, b), 0);
+  for (int k = 0; k < OUT * IN; k++) assert_near(w[k], ws_w[k], FLT_EPSILON * fabsf(ws_w[k]));
+  ck_assert(b[0] == ws_b[0] && b[1] == ws_b[1]);
+  /* forward = W x + b */
+  float y[B * OUT], dx[B * IN];
+  ck_assert_int_eq(rpu_linear_forward(l, ws_x, y, B), 0);
+  for (int bb = 0; bb < B; bb++)
+    for (int r = 0; r < OUT; r++) {
+      double e = ws_b[r], a = fabs(ws_b[r]);
+      for (int j = 0; j < IN; j++) {
+        e += (double)ws_w[r * IN + j] * ws_x[bb * IN + j];
+        a += fabs((double)ws_w[r * IN + j] * ws_x[bb * IN + j]);
+      }
+      assert_near(y[bb * OUT + r], e, (IN + 3) * FLT_EPSILON * a);
+    }
+  /* backward = W^T d (the tile runs on d alpha) */
+  ck_assert_int_eq(rpu_linear_backward(l, ws_d, dx, B), 0);
+  for (int bb = 0; bb < B; bb++)
+    for (int j = 0; j < IN; j++) {
+      double e = 0, a = 0;
+      for (int r = 0; r < OUT; r++) {
+        e += (double)ws_w[r * IN + j] * ws_d[bb * OUT + r];
+        a += fabs((double)ws_w[r * IN + j] * ws_d[bb * OUT + r]);
+      }
+      assert_near(dx[bb * IN + j], e, (OUT + 3) * FLT_EPSILON * a);
+    }
+  /* update (no lr compensation): tile -= lr (d / alpha)^T x, so the
+   * effective W moves by -lr d^T x exactly as an unscaled layer */
+  const float lr = 0.5f;
+  ck_assert_int_eq(rpu_linear_update(l, lr), 0);
+  tile_raw(l, 0, 0, raw);
+  ck_assert_int_eq(rpu_linear_get_weights(l, w, NULL), 0);
+  for (int r = 0; r < OUT; r++)
+    for (int j = 0; j < IN; j++) {
+      double g = 0, a = 0;
+      for (int bb = 0; bb < B; bb++) {
+        g += (double)ws_d[bb * OUT + r] * ws_x[bb * IN + j];
+        a += fabs((double)ws_d[bb * OUT + r] * ws_x[bb * IN + j]);
+      }
+      double e = raw0[r * IN + j] - lr * g / alpha[r];
+      double tol = (B + 3) * FLT_EPSILON * (fabs(raw0[r * IN + j]) + lr * a / alpha[r]);
+      assert_near(raw[r * IN + j], e, tol);
+      assert_near(w[r * IN + j], ws_w[r * IN + j] - lr * g,
+                  (B + 4) * FLT_EPSILON * (fabs(ws_w[r * IN + j]) + lr * a));
+    }
+  /* all-zero weights: m = 0 gives alpha = 1, not a division by zero */
+  float zero[OUT * IN] = {0};
+  ck_assert_int_eq(rpu_linear_set_weights(l, zero, NULL), 0);
+  dv = digital_of(l, col ? 4 : 3);
+  ck_assert(dv[2] == 1.0f && (!col || dv[3] == 1.0f));
+  free(dv);
+  /* a NaN in W is refused before anything changes, scales included */
+  float bad[OUT * IN];
+  memcpy(bad, ws_w, sizeof bad);
+  bad[4] = NAN;
+  tu_assert_error(rpu_linear_set_weights(l, bad, NULL), RPU_EINVAL, "W[1][1]");
+  dv = digital_of(l, col ? 4 : 3);
+  ck_assert(dv[2] == 1.0f);
+  free(dv);
+  rpu_linear_free(l);
+}
+END_TEST
+
+/* weight_scaling_lr_compensation (SPEC.md §7.1): d_upd = d / (alpha
+ * lr_scale) with lr_scale = 1/mean(alpha), so the tile's update is the
+ * uncompensated one times mean(alpha): with ws_w and omega 0.5, mean alpha
+ * = 3 (scalar) or (3 + 1)/2 = 2 (columnwise).  Each delta is checked
+ * against the hand formula -lr sum_b d x * mean(alpha)^c / alpha_r (c = 1
+ * compensated, 0 not); the deltas are differences of tile values of size
+ * <= 0.5 + |delta|, each rounded (<= u), plus the B-term sum: tolerance
+ * (B + 4) FLT_EPSILON (|raw| + |delta|). */
+START_TEST(linear_lr_compensation) {
+  enum { IN = 3, OUT = 2, B = 2 };
+  int col = _i;
+  const double alpha[2] = {3.0, col ? 1.0 : 3.0}, mean = col ? 2.0 : 3.0;
+  const float lr = 0.25f;
+  for (int comp = 0; comp < 2; comp++) {
+    char json[256];
+    snprintf(json, sizeof json,
+             FP_MAP("\"weight_scaling_omega\": 0.5, \"weight_scaling_columnwise\": %s, "
+                    "\"weight_scaling_lr_compensation\": %s"),
+             col ? "true" : "false", comp ? "true" : "false");
+    rpu_linear *l = new_linear(json, IN, OUT, 0, 1);
+    ck_assert_int_eq(rpu_linear_set_weights(l, ws_w, NULL), 0);
+    float raw0[OUT * IN], raw[OUT * IN], y[B * OUT];
+    tile_raw(l, 0, 0, raw0);
+    ck_assert_int_eq(rpu_linear_forward(l, ws_x, y, B), 0);
+    ck_assert_int_eq(rpu_linear_backward(l, ws_d, NULL, B), 0);
+    ck_assert_int_eq(rpu_linear_update(l, lr), 0);
+    tile_raw(l, 0, 0, raw);
+    for (int r = 0; r < OUT; r++)
+      for (int j = 0; j < IN; j++) {
+        double g = 0;
+        for (int bb = 0; bb < B; bb++) g += (double)ws_d[bb * OUT + r] * ws_x[bb * IN + j];
+        double e = -lr * g * (comp ? mean : 1.0) / alpha[r];
+        double got = (double)raw[r * IN + j] - raw0[r * IN + j];
+        assert_near(got, e, (B + 4) * FLT_EPSILON * (fabs(raw0[r * IN + j]) + fabs(e)));
+      }
+    rpu_linear_free(l);
+  }
+}
+END_TEST
+
+/* Split layer (SPEC.md §7.2, limit 2: inputs 2 + 2): every tile has its
+ * own scales, from the max of its own block.  omega 1: tile 0 holds
+ * {1.5, -0.5; -0.75, 0.5} -> alpha 1.5 (rows 1.5, 0.75), tile 1 holds
+ * {0.25, 0.125; -0.5, 0.0625} -> alpha 0.5 (rows 0.25, 0.5). */
+START_TEST(linear_split_scaling) {
+  enum { IN = 4, OUT = 2, B = 2 };
+  int col = _i;
+  rpu_linear *l = new_linear(col ? FP_MAP("\"max_input_size\": 2, \"weight_scaling_omega\": 1, "
+                                          "\"weight_scaling_columnwise\": true")
+                                 : FP_MAP("\"max_input_size\": 2, \"weight_scaling_omega\": 1"),
+                             IN, OUT, 1, 1);
+  int ni, no;
+  ck_assert_int_eq(rpu_linear_tile_grid(l, &ni, &no), 0);
+  ck_assert_int_eq(ni, 2);
+  ck_assert_int_eq(no, 1);
+  const float w[OUT * IN] = {1.5f, -0.5f, 0.25f, 0.125f, -0.75f, 0.5f, -0.5f, 0.0625f};
+  const float bias[OUT] = {0.5f, -0.25f};
+  const float x[B * IN] = {1, -0.5f, 2, 0.25f, -1, 0.75f, 0.5f, -2};
+  /* alpha[tile][row] */
+  const double alpha[2][2] = {{1.5, col ? 0.75 : 1.5}, {col ? 0.25 : 0.5, 0.5}};
+  ck_assert_int_eq(rpu_linear_set_weights(l, w, bias), 0);
+  for (int t = 0; t < 2; t++) {
+    float raw[OUT * 2];
+    tile_raw(l, 0, t, raw);
+    for (int r = 0; r < OUT; r++)
+      for (int j = 0; j < 2; j++) {
+        double e = w[r * IN + 2 * t + j] / alpha[t][r];
+        assert_near(raw[r * 2 + j], e, FLT_EPSILON / 2 * fabs(e));
+      }
+  }
+  /* digital: bias, then alpha tile by tile (per row within a tile) */
+  float *dv = digital_of(l, col ? 2 + 4 : 2 + 2);
+  if (col) {
+    ck_assert(dv[2] == 1.5f && dv[3] == 0.75f && dv[4] == 0.25f && dv[5] == 0.5f);
+  } else {
+    ck_assert(dv[2] == 1.5f && dv[3] == 0.5f);
+  }
+  free(dv);
+  float y[B * OUT], w2[OUT * IN];
+  ck_assert_int_eq(rpu_linear_forward(l, x, y, B), 0);
+  for (int bb = 0; bb < B; bb++)
+    for (int r = 0; r < OUT; r++) {
+      double e = bias[r], a = fabs(bias[r]);
+      for (int j = 0; j < IN; j++) {
+        e += (double)w[r * IN + j] * x[bb * IN + j];
+        a += fabs((double)w[r * IN + j] * x[bb * IN + j]);
+      }
+      assert_near(y[bb * OUT + r], e, (IN + 3) * FLT_EPSILON * a);
+    }
+  ck_assert_int_eq(rpu_linear_get_weights(l, w2, NULL), 0);
+  for (int k = 0; k < OUT * IN; k++) assert_near(w2[k], w[k], FLT_EPSILON * fabsf(w[k]));
+  rpu_linear_free(l);
+}
+END_TEST
+
+/* Learned out scaling (SPEC.md §7.1, §1.2 step 3).  All values dyadic with
+ * few bits, so every forward is exact in float and L = 1/2 sum (y - t)^2 is
+ * exact in double; L is quadratic in s, so the central difference with
+ * h = 1/4 is the exact derivative.  The gradient the layer applies is
+ * dL/ds = sum d (W x), d = y - t; one SGD step s -= lr dL/ds with lr =
+ * 1/2.  The tile sees d s: W -= lr (d s)^T x; the bias b -= lr sum d. */
+enum { OS_IN = 3, OS_OUT = 2, OS_B = 2 };
+static const float os_w[OS_OUT * OS_IN] = {0.5f, -0.25f, 1.0f, -0.75f, 0.5f, 0.25f};
+static const float os_b[OS_OUT] = {0.25f, -0.5f};
+static const float os_x[OS_B * OS_IN] = {1.0f, -0.5f, 0.5f, 0.25f, 1.0f, -1.0f};
+static const float os_t[OS_B * OS_OUT] = {0.5f, -0.25f, -1.0f, 0.75f};
+
+/* L at the layer's current scales, and d = y - t. */
+static double os_loss(rpu_linear *l, float *d) {
+  float y[OS_B * OS_OUT];
+  ck_assert_int_eq(rpu_linear_forward(l, os_x, y, OS_B), 0);
+  double loss = 0;
+  for (int k = 0; k < OS_B * OS_OUT; k++) {
+    double e = (double)y[k] - os_t[k];
+    loss += 0.5 * e * e;
+    if (d) d[k] = (float)e;
+  }
+  return loss;
+}
+
+START_TEST(linear_out_scaling) {
+  int col = _i, ns = col ? OS_OUT : 1;
+  rpu_linear *l = new_linear(col ? FP_MAP("\"learn_out_scaling\": true, "
+                                          "\"out_scaling_columnwise\": true")
+                                 : FP_MAP("\"learn_out_scaling\": true"),
+                             OS_IN, OS_OUT, 1, 1);
+  float *dv = digital_of(l, OS_OUT + ns);
+  for (int k = 0; k < ns; k++) ck_assert(dv[OS_OUT + k] == 1.0f); /* init 1 */
+  ck_assert_int_eq(rpu_linear_set_weights(l, os_w, os_b), 0);
+  const float s[2] = {1.5f, col ? -0.5f : 1.5f};
+  memcpy(dv, os_b, sizeof os_b);
+  for (int k = 0; k < ns; k++) dv[OS_OUT + k] = s[k];
+  ck_assert_int_eq(rpu_linear_set_digital(l, dv), 0);
+  /* forward = s (W x) + b, exact */
+  float y[OS_B * OS_OUT], wx[OS_B * OS_OUT], w[OS_OUT * OS_IN], b[OS_OUT];
+  ck_assert_int_eq(rpu_linear_forward(l, os_x, y, OS_B), 0);
+  for (int bb = 0; bb < OS_B; bb++)
+    for (int r = 0; r < OS_OUT; r++) {
+      float e = 0;
+      for (int j = 0; j < OS_IN; j++) e += os_w[r * OS_IN + j] * os_x[bb * OS_IN + j];
+      wx[bb * OS_OUT + r] = e;
+      assert_near(y[bb * OS_OUT + r], s[r] * e + os_b[r], 0);
+    }
+  /* get_weights: W s */
+  ck_assert_int_eq(rpu_linear_get_weights(l, w, b), 0);
+  for (int k = 0; k < OS_OUT * OS_IN; k++) assert_near(w[k], os_w[k] * s[k / OS_IN], 0);
+  /* central differences of L in each scale (the others fixed) */
+  double fd[2];
+  const float h = 0.25f;
+  for (int k = 0; k < ns; k++) {
+    dv[OS_OUT + k] = s[k] + h;
+    ck_assert_int_eq(rpu_linear_set_digital(l, dv), 0);
+    double lp = os_loss(l, NULL);
+    dv[OS_OUT + k] = s[k] - h;
+    ck_assert_int_eq(rpu_linear_set_digital(l, dv), 0);
+    double lm = os_loss(l, NULL);
+    dv[OS_OUT + k] = s[k];
+    ck_assert_int_eq(rpu_linear_set_digital(l, dv), 0);
+    fd[k] = (lp - lm) / (2 * h);
+  }
+  /* the hand formula agrees with the finite differences */
+  for (int k = 0; k < ns; k++) {
+    double g = 0;
+    for (int bb = 0; bb < OS_B; bb++)
+      for (int r = 0; r < OS_OUT; r++)
+        if (!col || r == k)
+          g += (double)(y[bb * OS_OUT + r] - os_t[bb * OS_OUT + r]) * wx[bb * OS_OUT + r];
+    assert_near(fd[k], g, 1e-12 * (1 + fabs(g)));
+  }
+  /* one training step */
+  float d[OS_B * OS_OUT], dx[OS_B * OS_IN], raw[OS_OUT * OS_IN];
+  os_loss(l, d);
+  ck_assert_int_eq(rpu_linear_backward(l, d, dx, OS_B), 0);
+  for (int bb = 0; bb < OS_B; bb++) /* dx = W^T (d s) */
+    for (int j = 0; j < OS_IN; j++) {
+      float e = 0;
+      for (int r = 0; r < OS_OUT; r++) e += os_w[r * OS_IN + j] * (d[bb * OS_OUT + r] * s[r]);
+      assert_near(dx[bb * OS_IN + j], e, 0);
+    }
+  const float lr = 0.5f;
+  ck_assert_int_eq(rpu_linear_update(l, lr), 0);
+  free(dv);
+  dv = digital_of(l, OS_OUT + ns);
+  for (int k = 0; k < ns; k++) /* dyadic: the step is exact up to float rounding */
+    assert_near(dv[OS_OUT + k], s[k] - lr * fd[k], FLT_EPSILON * (fabs(s[k]) + lr * fabs(fd[k])));
+  tile_raw(l, 0, 0, raw);
+  for (int r = 0; r < OS_OUT; r++) {
+    double gb = 0;
+    for (int bb = 0; bb < OS_B; bb++) gb += d[bb * OS_OUT + r];
+    assert_near(dv[r], os_b[r] - lr * gb, 0);
+    for (int j = 0; j < OS_IN; j++) {
+      double g = 0;
+      for (int bb = 0; bb < OS_B; bb++)
+        g += (double)d[bb * OS_OUT + r] * s[r] * os_x[bb * OS_IN + j];
+      assert_near(raw[r * OS_IN + j], os_w[r * OS_IN + j] - lr * g, 0);
+    }
+  }
+  /* set_weights restarts the learned scales at 1 (aihwkit's set_scales) */
+  ck_assert_int_eq(rpu_linear_set_weights(l, os_w, NULL), 0);
+  free(dv);
+  dv = digital_of(l, OS_OUT + ns);
+  for (int k = 0; k < ns; k++) ck_assert(dv[OS_OUT + k] == 1.0f);
+  free(dv);
+  rpu_linear_free(l);
+}
+END_TEST
+
+/* Analog bias (mapping.digital_bias false, one tile): the tile has in + 1
+ * inputs, the last fed the constant 1, so its last column is b.  Exact FP
+ * math with dyadic values: y = W x + b, dx = W^T d, and the update moves
+ * the bias column by -lr sum_b d like any weight with input 1. */
+START_TEST(linear_analog_bias) {
+  enum { IN = 3, OUT = 2, B = 2 };
+  rpu_linear *l = new_linear(FP_MAP("\"digital_bias\": false"), IN, OUT, 1, 7);
+  rpu_tile *t = rpu_linear_tile(l, 0, 0);
+  ck_assert_int_eq(rpu_tile_in_size(t), IN + 1);
+  ck_assert_uint_eq(rpu_linear_digital_count(l), 0); /* the bias is in the tile */
+  float w[OUT * IN], b[OUT], raw[OUT * (IN + 1)];
+  /* the torch init reaches the analog bias: |b| < 1/sqrt(3), not all 0 */
+  ck_assert_int_eq(rpu_linear_get_weights(l, w, b), 0);
+  ck_assert(b[0] != 0.0f || b[1] != 0.0f);
+  ck_assert(fabsf(b[0]) < 0.578f && fabsf(b[1]) < 0.578f);
+  ck_assert_int_eq(rpu_linear_set_weights(l, os_w, os_b), 0);
+  tile_raw(l, 0, 0, raw);
+  for (int r = 0; r < OUT; r++) {
+    for (int j = 0; j < IN; j++) ck_assert(raw[r * (IN + 1) + j] == os_w[r * IN + j]);
+    ck_assert(raw[r * (IN + 1) + IN] == os_b[r]);
+  }
+  float y[B * OUT], dx[B * IN];
+  ck_assert_int_eq(rpu_linear_forward(l, os_x, y, B), 0);
+  for (int bb = 0; bb < B; bb++)
+    for (int r = 0; r < OUT; r++) {
+      float e = os_b[r];
+      for (int j = 0; j < IN; j++) e += os_w[r * IN + j] * os_x[bb * IN + j];
+      assert_near(y[bb * OUT + r], e, 0);
+    }
+  ck_assert_int_eq(rpu_linear_backward(l, os_t, dx, B), 0);
+  for (int bb = 0; bb < B; bb++)
+    for (int j = 0; j < IN; j++) {
+      float e = 0;
+      for (int r = 0; r < OUT; r++) e += os_w[r * IN + j] * os_t[bb * OUT + r];
+      assert_near(dx[bb * IN + j], e, 0);
+    }
+  const float lr = 0.5f;
+  ck_assert_int_eq(rpu_linear_update(l, lr), 0);
+  ck_assert_int_eq(rpu_linear_get_weights(l, w, b), 0);
+  for (int r = 0; r < OUT; r++) {
+    float gb = 0;
+    for (int bb = 0; bb < B; bb++) gb += os_t[bb * OUT + r];
+    assert_near(b[r], os_b[r] - lr * gb, 0);
+    for (int j = 0; j < IN; j++) {
+      float g = 0;
+      for (int bb = 0; bb < B; bb++) g += os_t[bb * OUT + r] * os_x[bb * IN + j];
+      assert_near(w[r * IN + j], os_w[r * IN + j] - lr * g, 0);
+    }
+  }
+  /* new W without a bias keeps the analog bias */
+  float b2[OUT];
+  ck_assert_int_eq(rpu_linear_set_weights(l, ws_w, NULL), 0);
+  ck_assert_int_eq(rpu_linear_get_weights(l, w, b2), 0);
+  ck_assert(memcmp(w, ws_w, sizeof w) == 0);
+  ck_assert(b2[0] == b[0] && b2[1] == b[1]);
+  rpu_linear_free(l);
+
+  /* weight scaling includes the bias column in the max: W max 1.0,
+   * b = {2, -0.25}, omega 1 -> alpha = 2; the tile holds [W, b] / 2 */
+  l = new_linear(FP_MAP("\"digital_bias\": false, \"weight_scaling_omega\": 1"), IN, OUT, 1, 7);
+  const float bb2[OUT] = {2.0f, -0.25f};
+  ck_assert_int_eq(rpu_linear_set_weights(l, os_w, bb2), 0);
+  float *dv = digital_of(l, 1);
+  ck_assert(dv[0] == 2.0f);
+  free(dv);
+  tile_raw(l, 0, 0, raw);
+  for (int r = 0; r < OUT; r++) {
+    for (int j = 0; j < IN; j++) ck_assert(raw[r * (IN + 1) + j] == os_w[r * IN + j] / 2);
+    ck_assert(raw[r * (IN + 1) + IN] == bb2[r] / 2);
+  }
+  ck_assert_int_eq(rpu_linear_get_weights(l, w, b), 0);
+  ck_assert(memcmp(w, os_w, sizeof w) == 0 && b[0] == 2.0f && b[1] == -0.25f);
+  rpu_linear_free(l);
+
+  /* an analog bias is clipped by the device bounds like any weight
+   * (perfect-IO ConstantStep with w_max = 1, w_min = -1) */
+  l = new_linear(PERFECT_CFG("\"digital_bias\": false"), IN, OUT, 1, 7);
+  ck_assert_int_eq(rpu_tile_in_size(rpu_linear_tile(l, 0, 0)), IN + 1);
+  ck_assert_int_eq(rpu_linear_set_weights(l, os_w, bb2), 0);
+  ck_assert_int_eq(rpu_linear_get_weights(l, w, b), 0);
+  ck_assert(b[0] == 1.0f && b[1] == -0.25f);
+  rpu_linear_free(l);
+
+  /* split (limit 2: inputs 2 + 1): the bias of the array is digital */
+  l = new_linear(FP_MAP("\"digital_bias\": false, \"max_input_size\": 2"), IN, OUT, 1, 7);
+  ck_assert_int_eq(rpu_tile_in_size(rpu_linear_tile(l, 0, 0)), 2);
+  ck_assert_int_eq(rpu_tile_in_size(rpu_linear_tile(l, 0, 1)), 1);
+  ck_assert_uint_eq(rpu_linear_digital_count(l), OUT);
+  ck_assert_int_eq(rpu_linear_set_weights(l, os_w, os_b), 0);
+  ck_assert_int_eq(rpu_linear_forward(l, os_x, y, B), 0);
+  for (int bb = 0; bb < B; bb++)
+    for (int r = 0; r < OUT; r++) {
+      float e = os_b[r];
+      for (int j = 0; j < IN; j++) e += os_w[r * IN + j] * os_x[bb * IN + j];
+      assert_near(y[bb * OUT + r], e, 0);
+    }
+  rpu_linear_free(l);
+}
+END_TEST
+
+/* The digital state vector (bias, out scales, mapping scales) round-trips
+ * into a second layer of the same config, which then computes the same
+ * forward; bad vectors are refused whole.  Split layer: in 4 (limit 2 ->
+ * 2 tiles), out 3; scalar s per tile (2), columnwise alpha (2 x 3):
+ * 3 + 2 + 6 = 11 values. */
+START_TEST(linear_digital_state) {
+  enum { IN = 4, OUT = 3, B = 2, N = 11 };
+  const char *json = FP_MAP("\"max_input_size\": 2, \"weight_scaling_omega\": 1, "
+                            "\"weight_scaling_columnwise\": true, \"learn_out_scaling\": true");
+  rpu_linear *l = new_linear(json, IN, OUT, 1, 3), *l2 = new_linear(json, IN, OUT, 1, 4);
+  float *v = digital_of(l, N);
+  float v2[N], x[B * IN], y[B * OUT], y2[B * OUT];
+  for (int k = 0; k < N; k++) v2[k] = 0.25f * (float)(k % 5 + 1) * (k % 2 ? -1.0f : 1.0f);
+  for (int k = 5; k < N; k++) v2[k] = fabsf(v2[k]); /* mapping scales > 0 */
+  for (int k = 0; k < B * IN; k++) x[k] = dyadic(k + 2);
+  ck_assert_int_eq(rpu_linear_set_digital(l, v2), 0);
+  free(v);
+  v = digital_of(l, N);
+  ck_assert(memcmp(v, v2, sizeof v2) == 0);
+  /* forward from the raw tiles by hand: sum over tiles of (T x) alpha s, + b */
+  ck_assert_int_eq(rpu_linear_forward(l, x, y, B), 0);
+  for (int bb = 0; bb < B; bb++)
+    for (int r = 0; r < OUT; r++) {
+      double e = v2[r], a = fabs(v2[r]);
+      for (int t = 0; t < 2; t++) {
+        float raw[OUT * 2];
+        tile_raw(l, 0, t, raw);
+        double p = 0, pa = 0;
+        for (int j = 0; j < 2; j++) {
+          p += (double)raw[r * 2 + j] * x[bb * IN + 2 * t + j];
+          pa += fabs((double)raw[r * 2 + j] * x[bb * IN + 2 * t + j]);
+        }
+        double f = (double)v2[5 + t * OUT + r] * v2[3 + t];
+        e += p * f;
+        a += pa * fabs(f);
+      }
+      assert_near(y[bb * OUT + r], e, 8 * FLT_EPSILON * a);
+    }
+  /* a second layer with the first one's tiles and digital state is the same layer */
+  for (int t = 0; t < 2; t++) {
+    float raw[OUT * 2];
+    tile_raw(l, 0, t, raw);
+    ck_assert_int_eq(rpu_tile_set_weights(rpu_linear_tile(l2, 0, t), raw), 0);
+  }
+  ck_assert_int_eq(rpu_linear_set_digital(l2, v), 0);
+  ck_assert_int_eq(rpu_linear_forward(l2, x, y2, B), 0);
+  ck_assert(memcmp(y, y2, sizeof y) == 0);
+  /* refusals name the part and change nothing */
+  float bad[N];
+  memcpy(bad, v2, sizeof bad);
+  bad[1] = NAN;
+  tu_assert_error(rpu_linear_set_digital(l, bad), RPU_EINVAL, "bias 1");
+  memcpy(bad, v2, sizeof bad);
+  bad[4] = INFINITY;
+  tu_assert_error(rpu_linear_set_digital(l, bad), RPU_EINVAL, "learned out scale 1");
+  memcpy(bad, v2, sizeof bad);
+  bad[10] = NAN;
+  tu_assert_error(rpu_linear_set_digital(l, bad), RPU_EINVAL, "mapping scale 5");
+  bad[10] = 0.0f;
+  tu_assert_error(rpu_linear_set_digital(l, bad), RPU_EINVAL, "> 0");
+  bad[10] = -1.0f;
+  tu_assert_error(rpu_linear_set_digital(l, bad), RPU_EINVAL, "mapping scale 5");
+  free(v);
+  v = digital_of(l, N);
+  ck_assert(memcmp(v, v2, sizeof v2) == 0);
+  free(v);
+  /* without bias or scaling the state is empty */
+  rpu_linear *l3 = new_linear(FP_CFG, 2, 2, 0, 1);
+  ck_assert_uint_eq(rpu_linear_digital_count(l3), 0);
+  ck_assert_int_eq(rpu_linear_get_digital(l3, NULL), 0);
+  ck_assert_int_eq(rpu_linear_set_digital(l3, NULL), 0);
+  rpu_linear_free(l3);
+  rpu_linear_free(l);
+  rpu_linear_free(l2);
+}
+END_TEST
+
 /* ===== activations and losses: central finite differences ===================
  *
  * With step h = 2^-7 and dyadic points (x +- h exact in float), the central
@@ -654,6 +1176,47 @@ START_TEST(activation_gradients) {
   ck_assert(s >= 0.0f && s < 1e-40f);
   tu_assert_error(rpu_activation_forward((rpu_activation)9, &z, &s, 1), RPU_EINVAL,
                   "activation");
+}
+END_TEST
+
+/* The vectorised sigmoid and tanh (core/nn/activations.c) against double
+ * precision over [-30, 30] and at the extremes.  Bounds from their error
+ * analysis: exp_approx is within 1.33 ulp, e^-|x| squares it (2.7 ulp)
+ * and 1/(1+e), e/(1+e) add two roundings: sigmoid within 5 ulp relative
+ * (3e-7); the [13/6] rational tanh is within 4.1e-7 absolute (its published
+ * bound, re-measured before use) plus a rounding of the result. */
+START_TEST(activation_accuracy) {
+  enum { N = 60001 };
+  float *x = malloc(sizeof(float) * N), *y = malloc(sizeof(float) * N);
+  for (int k = 0; k < N; k++) x[k] = -30.0f + 0.001f * (float)k;
+  ck_assert_int_eq(rpu_activation_forward(RPU_ACT_SIGMOID, x, y, N), 0);
+  for (int k = 0; k < N; k++) {
+    double want = 1.0 / (1.0 + exp(-(double)x[k]));
+    ck_assert_msg(fabs(y[k] - want) <= 3e-7 * want, "sigmoid(%.9g) = %.9g, want %.9g", x[k],
+                  y[k], want);
+  }
+  ck_assert_int_eq(rpu_activation_forward(RPU_ACT_TANH, x, y, N), 0);
+  for (int k = 0; k < N; k++) {
+    double want = tanh((double)x[k]);
+    ck_assert_msg(fabs(y[k] - want) <= 4.1e-7 + 6e-8 * fabs(want), "tanh(%.9g) = %.9g, want %.9g",
+                  x[k], y[k], want);
+    ck_assert(x[k] == 0.0f || (y[k] > 0) == (x[k] > 0)); /* exact sign */
+  }
+  /* Extremes: tiny arguments give tanh(x) = x up to the approximation's
+   * alpha_1/beta_0 = 1 - 1.3e-7 and two roundings (2.5e-7); huge ones
+   * saturate; sigmoid underflows gradually; NaN propagates. */
+  float ex[6] = {1e-30f, -1e-30f, 1e4f, -1e4f, -100.0f, NAN}, ey[6];
+  rpu_activation_forward(RPU_ACT_TANH, ex, ey, 6);
+  ck_assert(fabsf(ey[0] - 1e-30f) <= 2.5e-7f * 1e-30f && ey[1] == -ey[0]);
+  ck_assert(fabsf(ey[2] - 1.0f) < 1e-6f && fabsf(ey[3] + 1.0f) < 1e-6f);
+  ck_assert(isnan(ey[5]));
+  rpu_activation_forward(RPU_ACT_SIGMOID, ex, ey, 6);
+  ck_assert(ey[2] == 1.0f && ey[3] == 0.0f);
+  /* e^-100 = 3.7e-44 is subnormal: within one subnormal step (1.4e-45) */
+  ck_assert(ey[4] > 0.0f && fabs(ey[4] - exp(-100.0)) <= 1.5e-45);
+  ck_assert(isnan(ey[5]));
+  free(x);
+  free(y);
 }
 END_TEST
 
@@ -1021,9 +1584,16 @@ Suite *suite_nn(void) {
   tcase_add_test(tc, linear_split_sizes);
   tcase_add_test(tc, linear_split_equals_one_tile);
   tcase_add_test(tc, linear_tiles_have_own_streams);
+  tcase_add_loop_test(tc, linear_weight_scaling, 0, 2);
+  tcase_add_loop_test(tc, linear_lr_compensation, 0, 2);
+  tcase_add_loop_test(tc, linear_split_scaling, 0, 2);
+  tcase_add_loop_test(tc, linear_out_scaling, 0, 2);
+  tcase_add_test(tc, linear_analog_bias);
+  tcase_add_test(tc, linear_digital_state);
   suite_add_tcase(s, tc);
   tc = tcase_create("math");
   tcase_add_test(tc, activation_gradients);
+  tcase_add_test(tc, activation_accuracy);
   tcase_add_test(tc, loss_gradients);
   tcase_add_test(tc, step_lr_schedule);
   suite_add_tcase(s, tc);

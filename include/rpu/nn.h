@@ -80,9 +80,19 @@ typedef struct rpu_linear rpu_linear;
  * draws its own streams from `seed`.  W and b are initialised as torch's
  * Linear: uniform(-1/sqrt(in), 1/sqrt(in)), drawn from stream (seed, tile
  * base_tile_id, RPU_RNG_DATA, step 0xffffffff, sub 0 for W, 1 for b), then
- * written with rpu_tile_set_weights.  The bias is digital (a float vector
- * added after the tiles); a config with mapping.digital_bias false and
- * bias requested is refused with RPU_EUNSUPPORTED. */
+ * written with rpu_linear_set_weights.
+ *
+ * The mapping section (SPEC.md §7.1) applies per tile, as aihwkit's tiles
+ * of a tile array: weight scaling (weight_scaling_omega > 0, optionally
+ * columnwise, with weight_scaling_lr_compensation) and learned out
+ * scaling (learn_out_scaling, optionally out_scaling_columnwise; one
+ * scale per tile or per output row of each tile, init 1).  The bias is
+ * digital (a float vector added after the tiles) unless
+ * mapping.digital_bias is false and the layer is ONE tile: then it is
+ * analog, the tile has in_features + 1 inputs and the last one is the
+ * constant 1.  A split layer keeps its bias digital (as aihwkit's tile
+ * array).  A config with pre_post.input_range.enable true is refused with
+ * RPU_EUNSUPPORTED (input ranges are not implemented for layers). */
 RPU_API int rpu_linear_new(rpu_linear **out, rpu_context *ctx,
                            const rpu_config *cfg, int in_features,
                            int out_features, int bias, uint64_t seed,
@@ -101,20 +111,27 @@ RPU_API int rpu_linear_tile_grid(const rpu_linear *l, int *n_in, int *n_out);
  * out of range. */
 RPU_API rpu_tile *rpu_linear_tile(rpu_linear *l, int i_out, int i_in);
 
-/* y = W x + b for `batch` samples (x: batch x in, y: batch x out).  The
- * layer keeps a copy of x for rpu_linear_update (SPEC.md §1.2 step 2). */
+/* y = W x + b for `batch` samples (x: batch x in, y: batch x out); per
+ * tile the output is y_tile * alpha * s (mapping and learned out scales,
+ * SPEC.md §7.1) before the digital partial sums.  The layer keeps a copy
+ * of x for rpu_linear_update (SPEC.md §1.2 step 2). */
 RPU_API int rpu_linear_forward(rpu_linear *l, const float *x, float *y,
                                int batch);
 
 /* dx = W^T d (d: batch x out, dx: batch x in; dx may be NULL for a first
- * layer).  Keeps a copy of d for rpu_linear_update.  `batch` must equal
- * that of the last forward (RPU_ESHAPE otherwise). */
+ * layer); each tile runs on d * s * alpha (SPEC.md §7.1).  Keeps a copy
+ * of d for rpu_linear_update.  `batch` must equal that of the last
+ * forward (RPU_ESHAPE otherwise). */
 RPU_API int rpu_linear_backward(rpu_linear *l, const float *d, float *dx,
                                 int batch);
 
 /* SGD step with the x and d stored by the last forward / backward: every
- * tile runs rpu_tile_update on its x block and d block, the bias takes
- * b -= lr * sum_batch d (SPEC.md §1.2 step 3).  lr == 0 skips the step.
+ * tile runs rpu_tile_update on its x block (with the constant 1 of an
+ * analog bias) and its d block d * s / (alpha * lr_scale) (SPEC.md §7.1);
+ * the digital parameters take plain SGD (SPEC.md §1.2 step 3): the
+ * digital bias b -= lr * sum_batch d, the learned out scales
+ * s -= lr * sum_batch d * y_tile * alpha (summed over the tile's rows
+ * for a scalar s).  lr == 0 skips the step.
  * The stored x and d are consumed (a second update needs new passes).
  * RPU_EINVAL if no forward/backward pair is stored, or if the stored x or
  * d holds NaN/Inf (then no tile is updated). */
@@ -123,21 +140,28 @@ RPU_API int rpu_linear_update(rpu_linear *l, float lr);
 /* rpu_tile_post_update_step on every tile (SPEC.md §1.2 step 4). */
 RPU_API int rpu_linear_post_update_step(rpu_linear *l);
 
-/* Copies the full W (out x in, row-major) and, if the layer has a bias and
- * `bias` is not NULL, b (out floats). */
+/* Copies the full effective W (out x in, row-major): the tile weights
+ * times alpha * s per row (SPEC.md §7.1), and, if the layer has a bias and
+ * `bias` is not NULL, b (out floats; an analog bias scaled alike). */
 RPU_API int rpu_linear_get_weights(rpu_linear *l, float *w, float *bias);
 
 /* Writes the full W into the tiles (each tile may clip to its device's
- * bounds) and, if the layer has a bias and `bias` is not NULL, b.  NaN or
- * Inf is refused with RPU_EINVAL and nothing is changed. */
+ * bounds) and, if the layer has a bias and `bias` is not NULL, b (an
+ * analog bias not given keeps its value).  With weight scaling each tile
+ * gets its block / alpha, alpha = max|block| / omega (per row if
+ * columnwise, the analog bias included; 1 where the max is 0), SPEC.md
+ * §7.1.  The learned out scales restart at 1.  NaN or Inf is refused with
+ * RPU_EINVAL and nothing is changed. */
 RPU_API int rpu_linear_set_weights(rpu_linear *l, const float *w,
                                    const float *bias);
 
 /* Digital state of the layer besides its tiles, as one float vector for
- * checkpoints: the bias (if any), the learned output scales (if
- * mapping.learn_out_scaling) and the mapping scales alpha of weight
- * scaling (SPEC.md §7.1), in that order.  rpu_linear_digital_count gives
- * its length (may be 0). */
+ * checkpoints: the digital bias (if any; an analog bias lives in the
+ * tile), the learned output scales (if mapping.learn_out_scaling) and the
+ * mapping scales alpha of weight scaling (SPEC.md §7.1), in that order.
+ * The scales go tile by tile (index i_out * n_in + i_in), one value per
+ * tile, or one per output row of the tile when columnwise.
+ * rpu_linear_digital_count gives its length (may be 0; 0 for NULL). */
 RPU_API size_t rpu_linear_digital_count(const rpu_linear *l);
 RPU_API int rpu_linear_get_digital(const rpu_linear *l, float *out);
 
