@@ -249,8 +249,16 @@ static int stop_after(const rpu_train_progress *p, void *user) {
 /* Stopping between two batches, saving, and resuming in a new trainer gives
  * exactly the uninterrupted run (the checkpoint carries tiles with their
  * RNG counters, digital state, position and accumulators). */
+/* Plain analog tiles, and with weight scaling, learned per-column output
+ * scales and an analog bias, whose digital state the checkpoint carries. */
+static const char *const resume_cfgs[2] = {
+    analog_cfg,
+    "{\"rpu_config\": \"SingleRPUConfig\", \"device\": {\"type\": \"ConstantStepDevice\"},"
+    " \"mapping\": {\"weight_scaling_omega\": 0.6, \"weight_scaling_columnwise\": true,"
+    " \"learn_out_scaling\": true, \"out_scaling_columnwise\": true, \"digital_bias\": false}}"};
+
 START_TEST(interrupt_save_resume_is_exact) {
-  rpu_experiment *e = experiment(analog_cfg, conv_model, 2, 8, 0.1, 5, "");
+  rpu_experiment *e = experiment(resume_cfgs[_i], conv_model, 2, 8, 0.1, 5, "");
   rpu_trainer *ref = trainer(e);
   run_all(ref);
 
@@ -442,7 +450,7 @@ Suite *suite_trainer(void) {
   tcase_add_test(tc, analog_conv_learns);
   tcase_add_test(tc, lr_schedule_per_epoch);
   tcase_add_test(tc, same_seed_same_run_any_threads);
-  tcase_add_test(tc, interrupt_save_resume_is_exact);
+  tcase_add_loop_test(tc, interrupt_save_resume_is_exact, 0, 2);
   tcase_add_test(tc, checkpoint_damage_is_refused);
   tcase_add_test(tc, shape_errors_name_the_layer);
   tcase_add_test(tc, missing_dataset_names_the_file);
