@@ -427,6 +427,8 @@ static const bad_case bad_cases[] = {
     {"hello", RPU_EPARSE, "exp.json:1:1"},
     {"[1, 2]", RPU_ETYPE, "exp.json: the top level must be a JSON object"},
     /* top level */
+    {WITH_EXTRA("\"name\": \"a/b\""), RPU_ECONFIG, "exp.json: name: \"a/b\" must not contain '/'"},
+    {WITH_EXTRA("\"name\": \"..\""), RPU_ECONFIG, "exp.json: name: \"..\" must not"},
     {"{\"foo\": 1, " DS ", " TOP_CFG ", " MLP ", " TRAIN "}", RPU_ECONFIG,
      "exp.json: foo: unknown key; valid keys: name, seed, dataset, rpu_config, model, training, "
      "inference"},

@@ -756,6 +756,12 @@ static int parse_root(parser *p, struct json_object *root, const char *origin) {
   if (json_object_object_get_ex(root, "name", &v)) {
     const char *s = NULL;
     rc = read_string(v, "name", &s);
+    /* rpu-train writes to runs/NAME: one path component. */
+    if (rc == 0 && (strchr(s, '/') != NULL || strcmp(s, ".") == 0 || strcmp(s, "..") == 0))
+      rc = rpu__error_set(RPU_ECONFIG, NULL,
+                          "name: \"%s\" must not contain '/' or be \".\" or \"..\" (it names "
+                          "the output directory runs/NAME)",
+                          s);
     if (rc == 0 && (e->name = dup_str(s)) == NULL)
       rc = rpu__error_set(RPU_ENOMEM, NULL, "name: out of memory");
   } else {
