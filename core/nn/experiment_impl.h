@@ -76,6 +76,14 @@ struct rpu_experiment {
   int inference_repeats; /* >= 1, default 1 */
 };
 
+/* Names shared by the reader (experiment.c) and the writer
+ * (experiment_json.c): layer "type" (index + 1 is the rpu__layer_kind),
+ * "loss" (index + 1 is the rpu__loss_kind), both NULL-terminated, and the
+ * four file keys of an "idx" dataset. */
+extern const char *const rpu__experiment_layer_names[];
+extern const char *const rpu__experiment_loss_names[];
+extern const char *const rpu__experiment_idx_keys[4];
+
 /* Deep copy (configs cloned). */
 int rpu__experiment_clone(const rpu_experiment *e, rpu_experiment **out);
 

@@ -273,19 +273,7 @@ static int load_data(rpu_trainer *t) {
   return 0;
 }
 
-static const char *kind_name(rpu__layer_kind k) {
-  switch (k) {
-    case RPU__LAYER_LINEAR: return "linear";
-    case RPU__LAYER_CONV2D: return "conv2d";
-    case RPU__LAYER_MAXPOOL2D: return "maxpool2d";
-    case RPU__LAYER_FLATTEN: return "flatten";
-    case RPU__LAYER_SIGMOID: return "sigmoid";
-    case RPU__LAYER_TANH: return "tanh";
-    case RPU__LAYER_RELU: return "relu";
-    case RPU__LAYER_LOG_SOFTMAX: return "log_softmax";
-  }
-  return "?";
-}
+static const char *kind_name(rpu__layer_kind k) { return rpu__experiment_layer_names[k - 1]; }
 
 /* Shapes flow from the dataset (1 x rows x cols) through the layers; a
  * linear layer takes everything as one feature vector (torch needs an
