@@ -4,6 +4,7 @@
 #include <float.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -409,6 +410,24 @@ START_TEST(fp_bad_input) {
     tu_assert_error(rpu_tile_update(t, xb, db, 1, 0.1f), RPU_EINVAL, "is infinite");
     get_w(t, w_post);
     ck_assert_mem_eq(w_pre, w_post, sizeof(float) * (size_t)(rpu_tile_in_size(t) * rpu_tile_out_size(t)));
+  }
+  {
+    /* The scan works in blocks of 512: a bad value on either side of a
+     * block edge, at the very end, or as the only one in a long batch is
+     * found at its exact index. */
+    int in = rpu_tile_in_size(t), out = rpu_tile_out_size(t), nb = 700;
+    float *xl = calloc((size_t)nb * in, sizeof(float)), *dl = calloc((size_t)nb * out, sizeof(float));
+    const size_t pos[5] = {0, 511, 512, 1023, (size_t)nb * in - 1};
+    char want[64];
+    for (int k = 0; k < 5; k++) {
+      xl[pos[k]] = k % 2 ? -INFINITY : NAN;
+      snprintf(want, sizeof want, "x[%zu] is %s", pos[k], k % 2 ? "infinite" : "NaN");
+      tu_assert_error(rpu_tile_update(t, xl, dl, nb, 0.1f), RPU_EINVAL, want);
+      xl[pos[k]] = 0.0f;
+    }
+    ck_assert_int_eq(rpu_tile_update(t, xl, dl, nb, 0.0f), 0); /* all finite again */
+    free(xl);
+    free(dl);
   }
   tu_assert_error(rpu_tile_update(t, x, d, 1, NAN), RPU_EINVAL, "lr");
   tu_assert_error(rpu_tile_set_weights(t, NULL), RPU_EINVAL, "w is NULL");

@@ -8,6 +8,7 @@
 #include "core/engine/tile_impl.h"
 #include "core/plugin/params.h"
 #include "core/util/error.h"
+#include "core/util/finite.h"
 
 static const rpu__tile_engine *engine_for(rpu_config_type type);
 static int create_device(rpu_tile *t);
@@ -159,8 +160,8 @@ int rpu_tile_set_weights(rpu_tile *t, const float *w) {
   if ((rc = check_tile(fn, t)) < 0 || (rc = check_buf(fn, "w", w)) < 0)
     return rc;
   size_t n = (size_t)t->out_size * (size_t)t->in_size;
-  for (size_t k = 0; k < n; k++)
-    if (!isfinite(w[k]))
+  size_t k = rpu__first_non_finite(w, n);
+  if (k < n)
       return rpu__error_set(RPU_EINVAL, fn,
                             "%s: w[%zu] (row %zu, column %zu) is %s; weights "
                             "must be finite",
@@ -328,10 +329,10 @@ void rpu__tile_device_clip(rpu_tile *t, double c) {
 /* ----- helpers ------------------------------------------------------------ */
 
 static int check_finite(const char *fn, const char *what, const float *v, size_t n) {
-  for (size_t k = 0; k < n; k++)
-    if (!isfinite(v[k]))
-      return rpu__error_set(RPU_EINVAL, fn, "%s: %s[%zu] is %s; the tile is unchanged", fn,
-                            what, k, isnan(v[k]) ? "NaN" : "infinite");
+  size_t k = rpu__first_non_finite(v, n);
+  if (k < n)
+    return rpu__error_set(RPU_EINVAL, fn, "%s: %s[%zu] is %s; the tile is unchanged", fn,
+                          what, k, isnan(v[k]) ? "NaN" : "infinite");
   return 0;
 }
 

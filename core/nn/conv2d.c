@@ -192,6 +192,12 @@ static int grow(float **buf, size_t *cap, size_t need, const char *origin) {
   return 0;
 }
 
+/* 1 if the kh x kw window at (h0, w0) lies inside the input (the common
+ * case: no per-element bounds checks needed). */
+static int inside(const rpu_conv2d *c, int h0, int w0) {
+  return h0 >= 0 && w0 >= 0 && h0 + c->kh <= c->h && w0 + c->kw <= c->w;
+}
+
 /* One sample x (C_in x h x w) -> p (L x K), zero outside the input. */
 static void im2col(const rpu_conv2d *c, const float *x, float *p) {
   size_t K = (size_t)c->c_in * c->kh * c->kw;
@@ -199,6 +205,14 @@ static void im2col(const rpu_conv2d *c, const float *x, float *p) {
     for (int ow = 0; ow < c->wo; ow++) {
       float *r = p + ((size_t)oh * c->wo + ow) * K;
       int h0 = oh * c->stride - c->pad, w0 = ow * c->stride - c->pad;
+      if (inside(c, h0, w0)) {
+        for (int ci = 0; ci < c->c_in; ci++) {
+          const float *xc = x + (size_t)ci * c->h * c->w + (size_t)h0 * c->w + w0;
+          for (int i = 0; i < c->kh; i++, r += c->kw)
+            memcpy(r, xc + (size_t)i * c->w, sizeof(float) * (size_t)c->kw);
+        }
+        continue;
+      }
       for (int ci = 0; ci < c->c_in; ci++) {
         const float *xc = x + (size_t)ci * c->h * c->w;
         for (int i = 0; i < c->kh; i++) {
@@ -222,6 +236,16 @@ static void col2im(const rpu_conv2d *c, const float *p, float *dx) {
     for (int ow = 0; ow < c->wo; ow++) {
       const float *r = p + ((size_t)oh * c->wo + ow) * K;
       int h0 = oh * c->stride - c->pad, w0 = ow * c->stride - c->pad;
+      if (inside(c, h0, w0)) {
+        for (int ci = 0; ci < c->c_in; ci++) {
+          float *dc = dx + (size_t)ci * c->h * c->w + (size_t)h0 * c->w + w0;
+          for (int i = 0; i < c->kh; i++, r += c->kw) {
+            float *row = dc + (size_t)i * c->w;
+            for (int j = 0; j < c->kw; j++) row[j] += r[j];
+          }
+        }
+        continue;
+      }
       for (int ci = 0; ci < c->c_in; ci++) {
         float *dc = dx + (size_t)ci * c->h * c->w;
         for (int i = 0; i < c->kh; i++) {

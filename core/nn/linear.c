@@ -27,6 +27,7 @@
 
 #include "core/nn/nn_internal.h"
 #include "core/util/error.h"
+#include "core/util/finite.h"
 #include "rpu/nn.h"
 #include "rpu/rng.h"
 
@@ -605,9 +606,7 @@ static void scale_block(float *blk, int rows, int cols, double omega, int col,
 }
 
 static int first_non_finite(const float *v, size_t n) {
-  for (size_t k = 0; k < n; k++)
-    if (!isfinite(v[k])) return 1;
-  return 0;
+  return rpu__first_non_finite(v, n) < n;
 }
 
 static int grow(float **buf, size_t *cap, size_t need, const char *origin) {

@@ -43,18 +43,31 @@ int rpu_maxpool2d_forward(const float *x, float *y, int32_t *argmax, int n, int 
     const float *xp = x + p * in_sz;
     for (int oh = 0; oh < ho; oh++)
       for (int ow = 0; ow < wo; ow++) {
-        int best = oh * stride * w + ow * stride;
-        float m = xp[best];
-        for (int i = 0; i < kernel && !isnan(m); i++)
+        /* The first maximum, with a NaN check that only flags the window;
+         * a window holding NaN is searched again (rare), as the NaN must win
+         * (torch). */
+        int base = oh * stride * w + ow * stride, best = base;
+        float m = xp[base];
+        int nan = 0;
+        for (int i = 0; i < kernel; i++) {
+          const float *row = xp + base + i * w;
           for (int j = 0; j < kernel; j++) {
-            int k = (oh * stride + i) * w + ow * stride + j;
-            /* strictly greater keeps the first maximum; NaN wins (torch) */
-            if (xp[k] > m || isnan(xp[k])) {
-              m = xp[k];
-              best = k;
-              if (isnan(m)) break;
+            float v = row[j];
+            nan |= v != v;
+            if (v > m) { /* strictly greater keeps the first maximum */
+              m = v;
+              best = base + i * w + j;
             }
           }
+        }
+        for (int i = 0; nan && i < kernel; i++)
+          for (int j = 0; j < kernel; j++)
+            if (isnan(xp[base + i * w + j])) {
+              m = xp[base + i * w + j];
+              best = base + i * w + j;
+              nan = 0;
+              break;
+            }
         size_t o = p * out_sz + (size_t)oh * wo + ow;
         y[o] = m;
         if (argmax) argmax[o] = best;
