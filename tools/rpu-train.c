@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "tools/cli.h"
 #include "tools/progress.h"
@@ -56,9 +57,16 @@ typedef struct args {
 
 static volatile sig_atomic_t interrupted;
 
+/* The first Ctrl-C asks for a stop at the next batch boundary; the handler
+ * is installed with SA_RESETHAND, so a second one ends the process at once
+ * (without a new checkpoint).  write(2) is async-signal-safe. */
 static void on_sigint(int sig) {
   (void)sig;
+  static const char msg[] =
+      "\nrpu-train: stopping after this batch to save a checkpoint (Ctrl-C again aborts)\n";
   interrupted = 1;
+  ssize_t ignored = write(2, msg, sizeof msg - 1);
+  (void)ignored;
 }
 
 static int parse_args(int argc, char **argv, args *a);
@@ -325,6 +333,7 @@ static int run(const args *a) {
   struct sigaction sa, old;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_sigint;
+  sa.sa_flags = SA_RESETHAND;
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, &old);
   while (rc == CLI_EXIT_OK && rpu_trainer_epochs_done(s.t) < rpu_experiment_epochs(e)) {
