@@ -723,6 +723,113 @@ START_TEST(threads_bit_identical) {
 }
 END_TEST
 
+/* The engine runs a batch in blocks of samples and, within a block, row
+ * by row (pulse.c); that must be the sample-by-sample update of SPEC.md
+ * §1.3.  Reference: the same samples handed over one call per sample
+ * (batch 1, first_sample advanced), which is sample-by-sample by
+ * construction.  A clipping, noisy fake device makes the order visible
+ * (clipping does not commute with later steps; every touched element
+ * draws a normal from its row's cursor).  16 x 25 with 700 samples spans
+ * several blocks of samples; 3 x 300 with 80 samples has more x lines than
+ * one bulk draw for BL >= 14 and an uneven split of rows over 2 threads;
+ * both are above the engine's threshold for threads (rows x cols x batch
+ * >= 65536).  Loop index 1 uses pulse_row_dense; 1 and 2 threads. */
+START_TEST(blocks_equal_sample_by_sample) {
+  static const int shapes[2][3] = {{16, 25, 700}, {3, 300, 80}};
+  for (int sh = 0; sh < 2; sh++) {
+    const int R = shapes[sh][0], C = shapes[sh][1], B = shapes[sh][2];
+    float *x = malloc(sizeof(float) * B * C), *d = malloc(sizeof(float) * B * R);
+    fill_pm1(x, B * C, 7);
+    fill_pm1(d, B * R, 8);
+    for (int k = 0; k < B * C; k += 3) x[k] = 0.0f; /* silent x lines */
+    for (int t = 1; t <= 2; t++) {
+      rpu_set_num_threads(t);
+      float *w[2];
+      int64_t *sums[2];
+      for (int way = 0; way < 2; way++) {
+        fake_use_dense = _i;
+        fake_dev *f = fake_new(R, C, 0.001);
+        fake_use_dense = 0;
+        f->noise = 0.0003f;
+        f->w_min = -0.004f; /* a few pulses reach the bounds */
+        f->w_max = 0.004f;
+        w[way] = calloc((size_t)R * C, sizeof(float));
+        rpu__pulse *p = NULL;
+        ck_assert_int_eq(rpu__pulse_new(&p, R, C), 0);
+        rpu__pulse_device dev = fake_device(f);
+        rpu_weights wv = {w[way], R, C, (size_t)C};
+        rpu_update_params up = defaults();
+        if (way == 0) {
+          ck_assert_int_eq(rpu__pulse_update(p, &up, &dev, wv, x, d, B, 0.05f,
+                                             stream42(), 11, NULL),
+                           0);
+        } else {
+          for (int s = 0; s < B; s++)
+            ck_assert_int_eq(rpu__pulse_update(p, &up, &dev, wv, x + s * C,
+                                               d + s * R, 1, 0.05f, stream42(),
+                                               (uint64_t)(11 + s), NULL),
+                             0);
+        }
+        rpu__pulse_free(p);
+        sums[way] = f->sum;
+        f->sum = NULL;
+        fake_free(f);
+      }
+      ck_assert_msg(memcmp(w[0], w[1], sizeof(float) * R * C) == 0,
+                    "%d x %d, %d threads: batch and sample-by-sample differ", R,
+                    C, t);
+      ck_assert_int_eq(memcmp(sums[0], sums[1], sizeof(int64_t) * R * C), 0);
+      int64_t any = 0; /* the comparison saw pulses */
+      for (int k = 0; k < R * C; k++) any += llabs(sums[0][k]);
+      ck_assert_int_gt(any, 0);
+      for (int way = 0; way < 2; way++) {
+        free(w[way]);
+        free(sums[way]);
+      }
+    }
+    rpu_set_num_threads(0);
+    free(x);
+    free(d);
+  }
+}
+END_TEST
+
+/* The four-lines-at-a-time threshold kernel (AVX2) and the scalar one at
+ * the edge U = p, for more lines than one vector step: as in
+ * stochastic_threshold_edge (no management, lr = 2^-6 > g desired_bl =
+ * 2^-10 8: A = B = 1, BL = ceil(lr/g) = 16, p_x = |x|, d = 1 fires every
+ * slot), x_j is set to the uniform of slot 0 of line j (position 16 j of
+ * sub LINES): slot 0 never fires (U < p is strict) and slot k fires iff
+ * its uniform is below |x_j|.  Column 5 is negative (count negated: x < 0,
+ * d > 0 is an up pulse), column 7 is zero (silent). */
+START_TEST(stochastic_threshold_edge_many) {
+  enum { C = 13, BL = 16 };
+  rpu_update_params up = defaults();
+  up.fixed_bl = up.update_bl_management = up.update_management = 0;
+  up.desired_bl = 8;
+  rpu_rng_stream s = stream42();
+  s.step = 0;
+  s.sub = RPU__PULSE_SUB_LINES;
+  float u[C * BL], x[C], d = 1.0f, w[C] = {0};
+  rpu_rng_fill_uniform(&s, 0, u, C * BL);
+  int want[C];
+  for (int j = 0; j < C; j++) {
+    x[j] = j == 5 ? -u[j * BL] : (j == 7 ? 0.0f : u[j * BL]);
+    want[j] = 0;
+    for (int k = 1; k < BL && j != 7; k++) want[j] += u[j * BL + k] < u[j * BL];
+    if (j == 5) want[j] = -want[j];
+  }
+  for (int scalar = 0; scalar < 2; scalar++) {
+    fake_dev *f = fake_new(1, C, 0x1p-10);
+    ck_assert_int_eq(run_k(f, &up, w, x, &d, 1, 0.015625f, 0, NULL, scalar), 0);
+    for (int j = 0; j < C; j++)
+      ck_assert_msg(f->sum[j] == want[j], "column %d (scalar %d): %lld, want %d",
+                    j, scalar, (long long)f->sum[j], want[j]);
+    fake_free(f);
+  }
+}
+END_TEST
+
 /* ----- Bad input -------------------------------------------------------- */
 
 static void assert_err(int rc, int code, const char *needle) {
@@ -827,6 +934,8 @@ Suite *suite_pulse(void) {
   tcase_add_test(tc, stochastic_two_phase_order);
   tcase_add_test(tc, stochastic_mean);
   tcase_add_loop_test(tc, threads_bit_identical, 0, 2);
+  tcase_add_loop_test(tc, blocks_equal_sample_by_sample, 0, 2);
+  tcase_add_test(tc, stochastic_threshold_edge_many);
   suite_add_tcase(s, tc);
   tc = tcase_create("errors");
   tcase_add_test(tc, bad_input);

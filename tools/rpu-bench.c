@@ -33,32 +33,39 @@
 
 static const char usage_text[] =
     "Usage: rpu-bench [--json] [--sizes LIST] [--batch LIST] [--threads T]\n"
-    "                 [--device NAME] [--min-time SEC] [--plugin-path DIR]\n"
+    "                 [--device NAME] [--grad-scale S] [--min-time SEC]\n"
+    "                 [--plugin-path DIR]\n"
     "\n"
     "Times forward, backward and update of a floating-point tile\n"
     "(FloatingPointRPUConfig), an analog tile (SingleRPUConfig with default IO\n"
     "and update parameters) and an inference tile (InferenceRPUConfig), each\n"
     "with its default config, beside the plain BLAS call of the same exact\n"
     "operation, measured in the same run: sgemm of batch x in x out (for\n"
-    "batch 1: sgemv for forward/backward, sger for update).  Inputs x and\n"
-    "gradients d are uniform in (-1, 1), the learning rate 0.01; weights are\n"
-    "uniform in (-1/sqrt(in), 1/sqrt(in)) (the usual initialisation of a\n"
-    "linear layer); every timed update starts from these weights (reset,\n"
-    "untimed, before each call).  Each time is the median of repeated calls\n"
-    "after a warm-up.  Tile kinds or ops this build cannot run are reported as\n"
-    "unsupported (and left out of --json).\n"
+    "batch 1: sgemv for forward/backward, sger for update).  Inputs x are\n"
+    "uniform in (-1, 1), gradients d in (-S, S) (--grad-scale, default 1),\n"
+    "the learning rate 0.01; weights are uniform in (-1/sqrt(in),\n"
+    "1/sqrt(in)) (the usual initialisation of a linear layer); every timed\n"
+    "update starts from these weights (reset, untimed, before each call).\n"
+    "Each time is the median of repeated calls after a warm-up.  Tile kinds\n"
+    "or ops this build cannot run are reported as unsupported (and left out\n"
+    "of --json).\n"
     "\n"
     "Options:\n"
     "  --sizes LIST     square sizes N or OUTxIN shapes, comma-separated\n"
-    "                   (default 256,512,1024)\n"
-    "  --batch LIST     batch sizes, comma-separated (default 1,10,100)\n"
+    "                   (default 256,512,1024); N@B or OUTxIN@B runs that\n"
+    "                   shape with batch B only (e.g. 16x25@4608,32x400@512)\n"
+    "  --batch LIST     batch sizes, comma-separated (default 1,10,100), for\n"
+    "                   the sizes without @B\n"
     "  --threads T      BLAS / OpenMP threads (default 1)\n"
     "  --device NAME    device model of the analog tile (default: the\n"
     "                   config's default, ConstantStepDevice)\n"
+    "  --grad-scale S   gradients uniform in (-S, S), S in (0, 1e6] (default 1;\n"
+    "                   real training gradients are often 0.01 or smaller,\n"
+    "                   which makes update management choose short trains)\n"
     "  --min-time SEC   measuring time per row and side (default 0.25)\n"
     "  --json           print a JSON array of {\"tile\",\"device\",\"op\",\"out\",\n"
     "                   \"in\",\"batch\",\"threads\",\"median_us\",\"sgemm_us\",\n"
-    "                   \"ratio_vs_sgemm\"}\n"
+    "                   \"ratio_vs_sgemm\",\"per_sample_us\"}\n"
     "  --plugin-path DIR  also load plugins from DIR (repeatable)\n"
     "  --help, --version\n"
     "\n"
@@ -66,6 +73,7 @@ static const char usage_text[] =
 
 typedef struct shape {
   int out, in;
+  int batch; /* > 0: only this batch (OUTxIN@B) */
 } shape;
 
 typedef struct options {
@@ -74,7 +82,7 @@ typedef struct options {
   int batches[MAX_LIST];
   int n_batches;
   int threads, json;
-  double min_time;
+  double min_time, grad_scale;
   const char *device;
   cli_plugin_paths paths;
 } options;
@@ -105,7 +113,9 @@ static int bench_row(rpu_context *ctx, const options *o, kind *k,
 static double median(double *v, size_t n);
 static int tile_op(rpu_tile *t, const bufs *b, op_kind op);
 static void baseline_op(const bufs *b, op_kind op);
-static int bufs_make(bufs *b, int out, int in, int batch);
+/* OpenBLAS threads of the plain baseline (--threads). */
+static int baseline_threads = 1;
+static int bufs_make(bufs *b, int out, int in, int batch, float grad_scale);
 static void bufs_free(bufs *b);
 static void fill_uniform(float *v, size_t n, float half_width, uint32_t sub);
 static double now_s(void);
@@ -117,12 +127,14 @@ int main(int argc, char **argv) {
   memset(&o, 0, sizeof o);
   o.threads = 1;
   o.min_time = 0.25;
+  o.grad_scale = 1.0;
   int rc = parse_args(argc, argv, &o);
   if (rc >= 0) {
     cli_plugin_paths_free(&o.paths);
     return rc == 100 ? CLI_EXIT_OK : rc;
   }
   rpu_set_num_threads(o.threads);
+  baseline_threads = o.threads;
   rpu_context *ctx = NULL;
   if ((rc = cli_context_new(&ctx, &o.paths, NULL, 0)) != CLI_EXIT_OK) {
     cli_plugin_paths_free(&o.paths);
@@ -134,16 +146,18 @@ int main(int argc, char **argv) {
   if (o.device != NULL && kinds[1].cfg == NULL) /* asked for, not usable */
     rc = cli_user_error("--device %s: %s", o.device, kinds[1].why);
   if (!o.json && rc == CLI_EXIT_OK)
-    printf("%-15s %-22s %-8s %5s %5s %5s %3s %11s %11s %7s\n", "TILE", "DEVICE", "OP",
-           "OUT", "IN", "BATCH", "THR", "MEDIAN_US", "SGEMM_US", "RATIO");
+    printf("%-15s %-22s %-8s %5s %5s %5s %3s %11s %11s %7s %10s\n", "TILE", "DEVICE", "OP",
+           "OUT", "IN", "BATCH", "THR", "MEDIAN_US", "SGEMM_US", "RATIO", "US/SAMPLE");
   int first_json = 1;
   if (o.json && rc == CLI_EXIT_OK) fputs("[", stdout);
   for (int s = 0; s < o.n_sizes && rc == CLI_EXIT_OK; s++)
-    for (int bi = 0; bi < o.n_batches && rc == CLI_EXIT_OK; bi++) {
+    for (int bi = 0; bi < (o.sizes[s].batch > 0 ? 1 : o.n_batches) && rc == CLI_EXIT_OK;
+         bi++) {
       bufs b;
-      if (bufs_make(&b, o.sizes[s].out, o.sizes[s].in, o.batches[bi])) {
+      int batch = o.sizes[s].batch > 0 ? o.sizes[s].batch : o.batches[bi];
+      if (bufs_make(&b, o.sizes[s].out, o.sizes[s].in, batch, (float)o.grad_scale)) {
         rc = cli_user_error("out of memory for %d x %d, batch %d", o.sizes[s].out,
-                            o.sizes[s].in, o.batches[bi]);
+                            o.sizes[s].in, batch);
         break;
       }
       for (int k = 0; k < 3 && rc == CLI_EXIT_OK; k++)
@@ -162,7 +176,7 @@ int main(int argc, char **argv) {
  * --version printed. */
 static int parse_args(int argc, char **argv, options *o) {
   enum { O_JSON = 256, O_SIZES, O_BATCH, O_THREADS, O_DEVICE, O_MIN_TIME,
-         O_PLUGIN_PATH, O_HELP, O_VERSION };
+         O_PLUGIN_PATH, O_HELP, O_VERSION, O_GRAD_SCALE };
   static const struct option opts[] = {
       {"json", no_argument, NULL, O_JSON},
       {"sizes", required_argument, NULL, O_SIZES},
@@ -170,6 +184,7 @@ static int parse_args(int argc, char **argv, options *o) {
       {"threads", required_argument, NULL, O_THREADS},
       {"device", required_argument, NULL, O_DEVICE},
       {"min-time", required_argument, NULL, O_MIN_TIME},
+      {"grad-scale", required_argument, NULL, O_GRAD_SCALE},
       {"plugin-path", required_argument, NULL, O_PLUGIN_PATH},
       {"help", no_argument, NULL, O_HELP},
       {"version", no_argument, NULL, O_VERSION},
@@ -193,6 +208,11 @@ static int parse_args(int argc, char **argv, options *o) {
       if (cli_parse_double(optarg, &o->min_time) || o->min_time < 0 || o->min_time > 3600)
         return cli_usage_error("--min-time needs seconds in [0, 3600], got '%s'", optarg);
       break;
+    case O_GRAD_SCALE:
+      if (cli_parse_double(optarg, &o->grad_scale) || !(o->grad_scale > 0) ||
+          o->grad_scale > 1e6)
+        return cli_usage_error("--grad-scale needs a number in (0, 1e6], got '%s'", optarg);
+      break;
     case O_PLUGIN_PATH:
       if (cli_plugin_paths_add(&o->paths, optarg)) return cli_user_error("out of memory");
       break;
@@ -205,7 +225,8 @@ static int parse_args(int argc, char **argv, options *o) {
   if (optind < argc) return cli_usage_error("unexpected argument '%s'", argv[optind]);
   if (parse_shapes(sizes, o))
     return cli_usage_error("--sizes needs up to %d sizes N or OUTxIN (1..65536), "
-                           "comma-separated, got '%s'",
+                           "each optionally @BATCH (1..100000), comma-separated, "
+                           "got '%s'",
                            MAX_LIST, sizes);
   if (parse_batches(batches, o))
     return cli_usage_error("--batch needs up to %d batch sizes (1..100000), "
@@ -220,9 +241,14 @@ static int parse_shapes(const char *s, options *o) {
   strcpy(buf, s);
   o->n_sizes = 0;
   for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-    long a, b;
-    char *x = strchr(t, 'x');
+    long a, b, bb = 0;
     if (o->n_sizes == MAX_LIST) return -1;
+    char *at = strchr(t, '@');
+    if (at != NULL) {
+      *at = '\0';
+      if (cli_parse_long(at + 1, 1, 100000, &bb)) return -1;
+    }
+    char *x = strchr(t, 'x');
     if (x != NULL) {
       *x = '\0';
       if (cli_parse_long(t, 1, 65536, &a) || cli_parse_long(x + 1, 1, 65536, &b)) return -1;
@@ -232,6 +258,7 @@ static int parse_shapes(const char *s, options *o) {
     }
     o->sizes[o->n_sizes].out = (int)a;
     o->sizes[o->n_sizes].in = (int)b;
+    o->sizes[o->n_sizes].batch = (int)bb;
     o->n_sizes++;
   }
   return o->n_sizes > 0 ? 0 : -1;
@@ -349,16 +376,19 @@ static int bench_row(rpu_context *ctx, const options *o, kind *k,
     fputs(", \"device\": ", stdout);
     cli_json_string(stdout, k->device);
     printf(", \"op\": \"%s\", \"out\": %d, \"in\": %d, \"batch\": %d, \"threads\": %d, "
-           "\"median_us\": %.3f, \"sgemm_us\": %.3f, \"ratio_vs_sgemm\": %.4f}",
-           op_names[op], b->out, b->in, b->batch, o->threads, ma, mb, ma / mb);
+           "\"median_us\": %.3f, \"sgemm_us\": %.3f, \"ratio_vs_sgemm\": %.4f, "
+           "\"per_sample_us\": %.4f}",
+           op_names[op], b->out, b->in, b->batch, o->threads, ma, mb, ma / mb,
+           ma / b->batch);
   } else if (why[0] != '\0') {
     char *nl = strchr(why, '\n');
     if (nl) *nl = '\0';
     printf("%-15s %-22s %-8s %5d %5d %5d %3d unsupported: %s\n", k->tile, k->device,
            op_names[op], b->out, b->in, b->batch, o->threads, why);
   } else {
-    printf("%-15s %-22s %-8s %5d %5d %5d %3d %11.1f %11.1f %7.2f\n", k->tile, k->device,
-           op_names[op], b->out, b->in, b->batch, o->threads, ma, mb, ma / mb);
+    printf("%-15s %-22s %-8s %5d %5d %5d %3d %11.1f %11.1f %7.2f %10.3f\n", k->tile,
+           k->device, op_names[op], b->out, b->in, b->batch, o->threads, ma, mb, ma / mb,
+           ma / b->batch);
   }
   fflush(stdout);
   return CLI_EXIT_OK;
@@ -375,6 +405,9 @@ static int tile_op(rpu_tile *t, const bufs *b, op_kind op) {
 /* The exact operation by plain BLAS: y = x W^T, dx = d W, W -= lr d^T x. */
 static void baseline_op(const bufs *b, op_kind op) {
   const int m = b->batch, out = b->out, in = b->in;
+  /* Plain OpenBLAS with its own threads, as a user would call it (the
+   * library keeps OpenBLAS on one thread and resets it on its next call). */
+  if (openblas_get_num_threads() != baseline_threads) openblas_set_num_threads(baseline_threads);
   switch (op) {
   case OP_FORWARD:
     if (m == 1)
@@ -401,7 +434,7 @@ static void baseline_op(const bufs *b, op_kind op) {
   }
 }
 
-static int bufs_make(bufs *b, int out, int in, int batch) {
+static int bufs_make(bufs *b, int out, int in, int batch, float grad_scale) {
   memset(b, 0, sizeof *b);
   b->out = out;
   b->in = in;
@@ -420,7 +453,7 @@ static int bufs_make(bufs *b, int out, int in, int batch) {
   fill_uniform(b->w, nw, 1.0f / sqrtf((float)in), 0);
   memcpy(b->wb, b->w, nw * sizeof(float));
   fill_uniform(b->x, nb * (size_t)in, 1.0f, 1);
-  fill_uniform(b->d, nb * (size_t)out, 1.0f, 2);
+  fill_uniform(b->d, nb * (size_t)out, grad_scale, 2);
   return 0;
 }
 

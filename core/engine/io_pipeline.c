@@ -116,6 +116,23 @@ static rpu_rng_stream draw_stream(const pass_ctx *c, int kind, int pass);
 static inline float rint_f(float v);
 static void *grow(void *p, size_t n, size_t size, int *ok);
 
+/* Random values of the rows of a pass, drawn for a run of consecutive
+ * samples in one fill (sample b's n values sit at positions b n .. b n +
+ * n - 1 of their stream, so a run of samples is one contiguous range;
+ * the values depend only on the positions, not on how they are drawn). */
+#define RND_WIN 1024 /* floats per window (at least one row) */
+typedef struct rnd_win {
+  rpu_rng_stream s;
+  int normal; /* normals, else uniforms */
+  float *buf;
+  size_t cap;
+  int k0, k1; /* rows k0..k1-1 of the pass are in buf */
+} rnd_win;
+static void win_init(rnd_win *w, rpu_rng_stream s, int normal, float *buf,
+                     size_t cap);
+static const float *win_row(rnd_win *w, const pass_ctx *c, int k, int n);
+static size_t win_half(const rpu__io *io);
+
 /* ----- Public functions ------------------------------------------------- */
 
 int rpu__io_new(rpu__io **out, const rpu_io_params *p, int n_out, int n_in,
@@ -400,9 +417,10 @@ static int sample_per_output(rpu__io *io, rpu_rng_cursor *c) {
 /* Grows the call buffers to `batch` samples. */
 static int grow_workspace(rpu__io *io, int batch) {
   int ok = 1;
-  if (io->scratch == NULL) {
+  if (io->scratch == NULL) { /* two random windows (rnd_win) */
     size_t len = (size_t)(io->n_in > io->n_out ? io->n_in : io->n_out);
-    io->scratch = grow(NULL, len, sizeof(float), &ok);
+    if (len < RND_WIN) len = RND_WIN;
+    io->scratch = grow(NULL, 2 * len, sizeof(float), &ok);
   }
   if (ok && batch > io->cap_batch) {
     size_t nb = (size_t)batch, ni = nb * (size_t)io->n_in,
@@ -608,17 +626,19 @@ IO_CLONES static void prepare_rows(pass_ctx *c) {
   const float res = io->inp_res, bound = io->inp_bound;
   const float noise = (float)p->inp_noise, asym = 1.0f - (float)p->inp_asymmetry;
   const int sto = p->inp_sto_round && res > 0, has_asym = p->inp_asymmetry != 0;
-  const rpu_rng_stream s_sr = draw_stream(c, K_INP_SR, 0);
-  const rpu_rng_stream s_noise = draw_stream(c, K_INP_NOISE, 0);
+  const size_t half = win_half(io);
+  rnd_win w_sr, w_noise;
+  win_init(&w_sr, draw_stream(c, K_INP_SR, 0), 0, io->scratch, half);
+  win_init(&w_noise, draw_stream(c, K_INP_NOISE, 0), 1, io->scratch + half,
+           half);
   for (int k = 0; k < count; k++) {
     const int b = c->idx[k];
     const float *xr = c->x + (size_t)b * (size_t)n;
     float *u = io->u + (size_t)k * (size_t)n;
-    float *rnd = io->scratch;
+    const float *rnd;
     const float s = io->scale[b];
-    const uint64_t pos = (uint64_t)b * (uint64_t)n;
     if (sto) {
-      rpu_rng_fill_uniform(&s_sr, pos, rnd, (size_t)n);
+      rnd = win_row(&w_sr, c, k, n);
       IO_SIMD
       for (int j = 0; j < n; j++) {
         float v = rint_f(xr[j] * s / res + (rnd[j] - 0.5f)) * res;
@@ -641,7 +661,7 @@ IO_CLONES static void prepare_rows(pass_ctx *c) {
       }
     }
     if (noise > 0) {
-      rpu_rng_fill_normal(&s_noise, pos, rnd, (size_t)n);
+      rnd = win_row(&w_noise, c, k, n);
       IO_SIMD
       for (int j = 0; j < n; j++) u[j] += noise * rnd[j];
     }
@@ -777,12 +797,14 @@ IO_CLONES static void finalize_rows(pass_ctx *c, float *yb, int pass) {
   const float noise = (float)p->out_noise, asym = 1.0f - (float)p->out_asymmetry;
   const int sto = p->out_sto_round && res > 0, has_asym = p->out_asymmetry > 0;
   const int neg_test = p->bm_test_negative_bound;
-  const rpu_rng_stream s_noise = draw_stream(c, K_OUT_NOISE, pass);
-  const rpu_rng_stream s_sr = draw_stream(c, K_OUT_SR, pass);
+  const size_t half = win_half(io);
+  rnd_win w_noise, w_sr;
+  win_init(&w_noise, draw_stream(c, K_OUT_NOISE, pass), 1, io->scratch, half);
+  win_init(&w_sr, draw_stream(c, K_OUT_SR, pass), 0, io->scratch + half,
+           half);
   for (int k = 0; k < count; k++) {
     float *y = yb + (size_t)k * (size_t)n;
-    float *rnd = io->scratch;
-    const uint64_t pos = (uint64_t)c->idx[k] * (uint64_t)n;
+    const float *rnd;
     if (io->has_nl) {
       const float *nl = io->nl;
       IO_SIMD
@@ -794,16 +816,16 @@ IO_CLONES static void finalize_rows(pass_ctx *c, float *yb, int pass) {
     }
     if (io->out_sigma != NULL) {
       const float *sig = io->out_sigma;
-      rpu_rng_fill_normal(&s_noise, pos, rnd, (size_t)n);
+      rnd = win_row(&w_noise, c, k, n);
       IO_SIMD
       for (int i = 0; i < n; i++) y[i] += sig[i] * rnd[i];
     } else if (noise > 0) {
-      rpu_rng_fill_normal(&s_noise, pos, rnd, (size_t)n);
+      rnd = win_row(&w_noise, c, k, n);
       IO_SIMD
       for (int i = 0; i < n; i++) y[i] += noise * rnd[i];
     }
     if (sto) {
-      rpu_rng_fill_uniform(&s_sr, pos, rnd, (size_t)n);
+      rnd = win_row(&w_sr, c, k, n);
       IO_SIMD
       for (int i = 0; i < n; i++) y[i] = rint_f(y[i] / res + (rnd[i] - 0.5f)) * res;
     } else if (res > 0) {
@@ -870,4 +892,39 @@ static void *grow(void *p, size_t n, size_t size, int *ok) {
     return p;
   }
   return q;
+}
+
+/* Floats per random window: half the scratch buffer (grow_workspace). */
+static size_t win_half(const rpu__io *io) {
+  size_t len = (size_t)(io->n_in > io->n_out ? io->n_in : io->n_out);
+  return len < RND_WIN ? RND_WIN : len;
+}
+
+static void win_init(rnd_win *w, rpu_rng_stream s, int normal, float *buf,
+                     size_t cap) {
+  w->s = s;
+  w->normal = normal;
+  w->buf = buf;
+  w->cap = cap;
+  w->k0 = w->k1 = 0;
+}
+
+/* The n values of row k of the pass (rows are asked for in ascending
+ * order); a miss draws row k and the following rows whose samples are
+ * consecutive, as many as the window holds. */
+static const float *win_row(rnd_win *w, const pass_ctx *c, int k, int n) {
+  if (k < w->k0 || k >= w->k1) {
+    const int maxm = (int)(w->cap / (size_t)n); /* >= 1: cap >= n */
+    int m = 1;
+    while (m < maxm && k + m < c->count && c->idx[k + m] == c->idx[k] + m) m++;
+    const uint64_t pos = (uint64_t)c->idx[k] * (uint64_t)n;
+    const size_t len = (size_t)m * (size_t)n;
+    if (w->normal)
+      rpu_rng_fill_normal(&w->s, pos, w->buf, len);
+    else
+      rpu_rng_fill_uniform(&w->s, pos, w->buf, len);
+    w->k0 = k;
+    w->k1 = k + m;
+  }
+  return w->buf + (size_t)(k - w->k0) * (size_t)n;
 }

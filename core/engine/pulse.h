@@ -11,9 +11,11 @@
  * (SPEC.md §3.3).
  *
  * Pulse trains are bit masks (one uint64 per 64 slots); the coincidence
- * count of (i, j) is popcount(d_i & x_j).  Rows run in parallel (OpenMP);
- * every random draw is keyed by counter, so the result does not depend on
- * the number of threads:
+ * count of (i, j) is popcount(d_i & x_j).  Threads share out the rows
+ * (OpenMP, one parallel region per call, no barrier inside; every thread
+ * draws the x lines it needs itself); each row goes through its samples in
+ * order.  Every random draw is keyed by counter, so the result does not
+ * depend on the number of threads or on how a batch is split into calls:
  *   stream  = the tile's (seed, tile id), purpose RPU_RNG_UPDATE
  *   step    = per-tile sample counter (first_sample + s, low 32 bits)
  *   sub     = row i           device cursor of row i (position 0..)
@@ -117,8 +119,9 @@ int rpu__pulse_new(rpu__pulse **out, int rows, int cols);
 void rpu__pulse_free(rpu__pulse *p);
 
 /* Allows (enable != 0, the default) or forbids the vector kernels the CPU
- * offers (AVX-512 VPOPCNTDQ); returns whether they are now in use.  The
- * results are identical either way — tests use this to run both. */
+ * offers (AVX-512 VPOPCNTDQ, AVX2); returns whether the AVX-512 ones are
+ * now in use.  The results are identical either way — tests use this to
+ * run both. */
 int rpu__pulse_set_simd(rpu__pulse *p, int enable);
 
 /* Pulsed update W -= lr d^T x (in expectation), sample by sample.

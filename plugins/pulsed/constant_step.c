@@ -193,8 +193,12 @@ static void cs_pulse_row(void *state, float *w_row, int row, const int *cols,
  * first one normal per one-step element of the block, in ascending column
  * order (one bulk draw; the vector kernel spreads them with an expanding
  * load), then the pulse-by-pulse elements of the block, one normal per
- * pulse, in ascending column order.  So each block is planned first (the
- * criterion decides which elements go which way), then applied.  The
+ * pulse, in ascending column order.  Which elements take one step is only
+ * known while the block is scanned, so the block draws one normal per
+ * nonzero count up front (an upper bound; the values are those of the
+ * positions the one-step elements take), updates the one-step elements in
+ * the same pass that decides them, and moves the cursor back to just past
+ * the normals they used, where the pulse-by-pulse elements continue.  The
  * AVX-512 and the portable kernels do the same IEEE operations in the same
  * order (no FMA), so they give identical results. */
 
@@ -204,14 +208,14 @@ typedef struct cs_row {
   float *w;
   const float *hi, *lo, *up, *down;
   const int32_t *c;
-  const float *z; /* one-step normals of the block's one-step columns */
-  uint16_t *fm;   /* one-step columns of the block, 16 per word (plan) */
+  const float *z; /* normals of the block's one-step columns, in order */
   float sig, reach, back; /* forward and backward reach per pulse */
   rpu_rng_cursor *fb; /* pulse-by-pulse normals */
 } cs_row;
 
-/* Block kernel modes: noise-free (one pass), plan, apply (with noise). */
-enum { CS_ONE_PASS, CS_PLAN, CS_APPLY };
+/* Block kernel modes: noise-free, with noise (normals in r->z). */
+enum { CS_ONE_PASS, CS_NOISY };
+static int cs_count_nonzero(const int32_t *c, int n);
 static int cs_dense_block(const cs_row *r, int j0, int j1, int *slow,
                           int mode, int *nf);
 static void cs_dense_slow(const cs_row *r, const int *slow, int n);
@@ -250,19 +254,17 @@ static void cs_pulse_row_dense(void *state, float *w_row, int row,
   const int noisy = r.sig > 0;
   r.fb = rng; /* NULL: zeros (rpu__pulsed_draw_normals) */
   float z[CS_BLOCK];
-  uint16_t fm[CS_BLOCK / 16];
   int slow[CS_BLOCK];
   r.z = z;
-  r.fm = fm;
   for (int j0 = 0; j0 < cols; j0 += CS_BLOCK) {
     const int j1 = cols - j0 < CS_BLOCK ? cols : j0 + CS_BLOCK;
     int ns, nf = 0;
     if (noisy) {
-      ns = CS_BLOCK_KERNEL(&r, j0, j1, slow, CS_PLAN, &nf);
-      if (nf > 0) {
-        rpu__pulsed_draw_normals(rng, z, (size_t)nf);
-        CS_BLOCK_KERNEL(&r, j0, j1, slow, CS_APPLY, &nf);
-      }
+      const int nz = cs_count_nonzero(counts + j0, j1 - j0);
+      if (nz == 0) continue;
+      rpu__pulsed_draw_normals(rng, z, (size_t)nz);
+      ns = CS_BLOCK_KERNEL(&r, j0, j1, slow, CS_NOISY, &nf);
+      if (rng != NULL) rng->pos -= (uint64_t)(nz - nf); /* unused ones */
     } else {
       ns = CS_BLOCK_KERNEL(&r, j0, j1, slow, CS_ONE_PASS, &nf);
     }
@@ -314,31 +316,24 @@ static void cs_dense_slow(const cs_row *r, const int *slow, int n) {
 }
 
 /* Portable kernel; the one-step formulas are those of cs_pulse_row.
- * CS_ONE_PASS (no noise): updates the one-step columns and lists the
- * others in slow.  CS_PLAN: marks the one-step columns in r->fm, counts
- * them (*nf) and lists the others.  CS_APPLY: updates the columns marked
- * in r->fm with the normals r->z, in order.  Returns the number listed. */
+ * CS_ONE_PASS (no noise): updates the one-step columns (those inside
+ * their bounds) and lists the others in slow.  CS_NOISY: updates the
+ * columns that pass the one-step criterion with the normals r->z, in
+ * order, counts them (*nf) and lists the others.  Returns the number
+ * listed. */
 static int cs_dense_block(const cs_row *r, int j0, int j1, int *slow,
                           int mode, int *nf) {
   const float sig = r->sig, reach = r->reach, back = r->back;
   int ns = 0, k = 0; /* k: one-step columns so far */
-  if (mode == CS_PLAN) memset(r->fm, 0, (size_t)(j1 - j0 + 15) / 16 * sizeof *r->fm);
   for (int j = j0; j < j1; j++) {
     const int32_t c = r->c[j];
     if (c == 0) continue;
-    const int g = (j - j0) >> 4, bit = (j - j0) & 15;
-    if (mode == CS_APPLY && !((r->fm[g] >> bit) & 1)) continue;
     const float lo = r->lo[j], hi = r->hi[j];
     const float step = rpu__signed_step(c, r->up[j], r->down[j]);
     const float mf = (float)rpu__abs_count(c);
     const float x = r->w[j];
-    if (mode == CS_APPLY) {
-      const float y = x + step * (mf + sig * sqrtf(mf) * r->z[k++]);
-      r->w[j] = rpu__clampf(y, lo, hi);
-      continue;
-    }
     int fast;
-    if (mode == CS_PLAN) {
+    if (mode == CS_NOISY) {
       const float a = mf * fabsf(step);
       const float rf = a * reach, rb = a * back; /* c < 0: up, forward = hi */
       const float rhi = c < 0 ? rf : rb, rlo = c < 0 ? rb : rf;
@@ -348,15 +343,22 @@ static int cs_dense_block(const cs_row *r, int j0, int j1, int *slow,
     }
     if (!fast) {
       slow[ns++] = j;
-    } else if (mode == CS_PLAN) {
-      r->fm[g] = (uint16_t)(r->fm[g] | (1u << bit));
-      k++;
+    } else if (mode == CS_NOISY) {
+      const float y = x + step * (mf + sig * sqrtf(mf) * r->z[k++]);
+      r->w[j] = rpu__clampf(y, lo, hi);
     } else {
       r->w[j] = rpu__clampf(x + mf * step, lo, hi);
     }
   }
   *nf = k;
   return ns;
+}
+
+/* Number of nonzero counts. */
+static int cs_count_nonzero(const int32_t *c, int n) {
+  int nz = 0;
+  for (int j = 0; j < n; j++) nz += c[j] != 0;
+  return nz;
 }
 
 #ifdef CS_AVX512
@@ -377,14 +379,10 @@ CS_AVX512_TARGET static int cs_dense_block_avx512(const cs_row *r, int j0,
   const __m512i signbit = _mm512_set1_epi32((int)0x80000000u);
   int ns = 0, k = 0; /* k: one-step columns so far */
   for (int j = j0; j < j1; j += 16) {
-    const int g = (j - j0) >> 4;
     const __mmask16 lm = j1 - j >= 16 ? (__mmask16)0xffff
                                       : (__mmask16)((1u << (j1 - j)) - 1u);
-    if (mode == CS_PLAN) r->fm[g] = 0;
-    const __mmask16 sel = mode == CS_APPLY ? (__mmask16)r->fm[g] : lm;
-    if (sel == 0) continue;
-    const __m512i c = _mm512_maskz_loadu_epi32(sel, r->c + j);
-    const __mmask16 nz = _mm512_mask_cmpneq_epi32_mask(sel, c, zero);
+    const __m512i c = _mm512_maskz_loadu_epi32(lm, r->c + j);
+    const __mmask16 nz = _mm512_mask_cmpneq_epi32_mask(lm, c, zero);
     if (nz == 0) continue;
     const __mmask16 neg = _mm512_mask_cmplt_epi32_mask(nz, c, zero);
     const __m512 x = _mm512_maskz_loadu_ps(nz, r->w + j);
@@ -397,18 +395,8 @@ CS_AVX512_TARGET static int cs_dense_block_avx512(const cs_row *r, int j0,
         _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(dn), signbit));
     const __m512 step = _mm512_mask_blend_ps(neg, ndn, up);
     const __m512 mf = _mm512_cvtepi32_ps(_mm512_abs_epi32(c));
-    if (mode == CS_APPLY) {
-      const __m512 zz = _mm512_maskz_expandloadu_ps(nz, r->z + k);
-      const __m512 noise =
-          _mm512_mul_ps(_mm512_mul_ps(vsig, _mm512_sqrt_ps(mf)), zz);
-      __m512 y = _mm512_add_ps(x, _mm512_mul_ps(step, _mm512_add_ps(mf, noise)));
-      y = _mm512_max_ps(_mm512_min_ps(y, hi), lo); /* rpu__clampf */
-      _mm512_mask_storeu_ps(r->w + j, nz, y);
-      k += __builtin_popcount((unsigned)nz);
-      continue;
-    }
     __mmask16 fast;
-    if (mode == CS_PLAN) {
+    if (mode == CS_NOISY) {
       const __m512 astep =
           _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(step), absmask));
       const __m512 a = _mm512_mul_ps(mf, astep);
@@ -417,8 +405,16 @@ CS_AVX512_TARGET static int cs_dense_block_avx512(const cs_row *r, int j0,
       const __m512 rlo = _mm512_mask_blend_ps(neg, rf, rb);
       fast = _mm512_mask_cmp_ps_mask(nz, _mm512_sub_ps(x, rlo), lo, _CMP_GE_OQ) &
              _mm512_cmp_ps_mask(_mm512_add_ps(x, rhi), hi, _CMP_LE_OQ);
-      r->fm[g] = (uint16_t)fast;
-      k += __builtin_popcount((unsigned)fast);
+      if (fast != 0) {
+        const __m512 zz = _mm512_maskz_expandloadu_ps(fast, r->z + k);
+        const __m512 noise =
+            _mm512_mul_ps(_mm512_mul_ps(vsig, _mm512_sqrt_ps(mf)), zz);
+        __m512 y =
+            _mm512_add_ps(x, _mm512_mul_ps(step, _mm512_add_ps(mf, noise)));
+        y = _mm512_max_ps(_mm512_min_ps(y, hi), lo); /* rpu__clampf */
+        _mm512_mask_storeu_ps(r->w + j, fast, y);
+        k += __builtin_popcount((unsigned)fast);
+      }
     } else {
       fast = _mm512_mask_cmp_ps_mask(nz, x, hi, _CMP_LE_OQ) &
              _mm512_cmp_ps_mask(x, lo, _CMP_GE_OQ);
