@@ -40,8 +40,10 @@ static inline float exp_approx(float x) {
   return p * scale;
 }
 
+/* NaN becomes lo (the callers put NaN back afterwards): the exponent
+ * arithmetic must never see NaN (its int conversion would be undefined). */
 static inline float clampf(float x, float lo, float hi) {
-  return x < lo ? lo : (x > hi ? hi : x);
+  return x > lo ? (x < hi ? x : hi) : lo;
 }
 
 /* e = e^-|x| as (e^(-|x|/2))^2, so it reaches the subnormal range

@@ -13,9 +13,12 @@ void rpu__sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
 void rpu__sgemv(int trans, int m, int n, float alpha, const float *a,
                 int lda, const float *x, float beta, float *y);
 
-/* Threads BLAS may use (0 < n). */
-void rpu__blas_set_threads(int n);
-/* The BLAS library's own thread count (-1 if it cannot be asked). */
-int rpu__blas_get_threads(void);
+/* Both run as fixed-size blocks shared out by OpenMP (rpu_set_num_threads),
+ * with OpenBLAS itself on one thread: the same bits for any thread count
+ * (see blas.c). */
+
+/* The BLAS library's own thread count: 1 once rpu has called it (-1 if it
+ * cannot be asked). */
+int rpu__blas_library_threads(void);
 
 #endif

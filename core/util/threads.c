@@ -1,12 +1,13 @@
-/* One thread setting for BLAS and OpenMP alike, so the two never
- * oversubscribe the cores (each would otherwise start one thread per core). */
+/* One thread setting for all parallel work: OpenMP threads, which also
+ * share out the blocks of every BLAS product (core/util/blas.c runs
+ * OpenBLAS itself on one thread), so two thread pools never oversubscribe
+ * the cores and results do not depend on the count. */
 #include <unistd.h>
 
 #ifdef _OPENMP
 #include <omp.h>
 #endif
 
-#include "core/util/blas.h"
 #include "rpu/context.h"
 
 static int num_threads; /* 0: not set yet (all cores) */
@@ -19,7 +20,6 @@ static int online_cores(void) {
 void rpu_set_num_threads(int n) {
   if (n <= 0) n = online_cores();
   num_threads = n;
-  rpu__blas_set_threads(n);
 #ifdef _OPENMP
   omp_set_num_threads(n);
 #endif
