@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <zlib.h>
@@ -36,6 +37,8 @@ typedef struct idx_file {
 static int idx_open(idx_file *f, const char *path, int want_dims, const char *what);
 static int idx_read(idx_file *f, unsigned char *buf, size_t len, const char *what);
 static int idx_check_end(idx_file *f, uint64_t data_bytes, int read_all, int after_read);
+
+static float *alloc_images(size_t n);
 
 int rpu_dataset_load_idx(rpu_dataset **out, const char *images_path,
                          const char *labels_path, int limit) {
@@ -72,7 +75,7 @@ int rpu_dataset_load_idx(rpu_dataset **out, const char *images_path,
   if (rc == 0) {
     ds = calloc(1, sizeof *ds);
     bytes = malloc(n * feat); /* >= n: feat >= 1 */
-    if (ds) ds->images = malloc(n * feat * sizeof(float));
+    if (ds) ds->images = alloc_images(n * feat);
     if (ds) ds->labels = malloc(n * sizeof(int));
     if (!ds || !bytes || !ds->images || !ds->labels)
       rc = rpu__error_set(RPU_ENOMEM, images_path, "%s: out of memory", images_path);
@@ -116,6 +119,23 @@ int rpu_dataset_rows(const rpu_dataset *ds) { return ds ? ds->rows : 0; }
 int rpu_dataset_cols(const rpu_dataset *ds) { return ds ? ds->cols : 0; }
 int rpu_dataset_features(const rpu_dataset *ds) { return ds ? ds->rows * ds->cols : 0; }
 int rpu_dataset_classes(const rpu_dataset *ds) { return ds ? ds->classes : 0; }
+/* The images are read in shuffled order every batch: on 4 KiB pages that
+ * is a TLB miss per image (60,000 images span 188 MB), which cost the first
+ * epochs of an MLP a third of their time.  So the buffer is 2 MiB aligned
+ * and advised as huge pages (where transparent huge pages are "madvise",
+ * Debian's default); it stays an ordinary free()-able allocation. */
+static float *alloc_images(size_t n) {
+  size_t bytes = n * sizeof(float), huge = (size_t)2 << 20;
+  if (bytes < huge) return malloc(bytes ? bytes : 1);
+  void *p = NULL;
+  size_t rounded = (bytes + huge - 1) / huge * huge;
+  if (posix_memalign(&p, huge, rounded) != 0) return NULL;
+#ifdef MADV_HUGEPAGE
+  (void)madvise(p, rounded, MADV_HUGEPAGE);
+#endif
+  return p;
+}
+
 const float *rpu_dataset_images(const rpu_dataset *ds) { return ds ? ds->images : NULL; }
 const int *rpu_dataset_labels(const rpu_dataset *ds) { return ds ? ds->labels : NULL; }
 
