@@ -51,9 +51,9 @@
 #define PULSE_VEC_CLONES
 #endif
 #ifdef _OPENMP
-#define PULSE_SIMD_MAX _Pragma("omp simd reduction(max : mx) reduction(+ : chk)")
+#define PULSE_SIMD_UMAX _Pragma("omp simd reduction(max : mx)")
 #else
-#define PULSE_SIMD_MAX
+#define PULSE_SIMD_UMAX
 #endif
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && \
     __GNUC__ >= 8
@@ -101,12 +101,15 @@ struct rpu__pulse {
 };
 
 /* A thread's own buffers: slots for a block of samples (slot_cap slots
- * of nw_cap mask words per line, views into slab) and scratch (cols ints,
+ * of nw_cap mask words per line, views into slab), the row activity of a
+ * block (act: per row, a bit per slot: does the row have anything to
+ * send for that sample; rows x ceil(slot_cap/64) words) and scratch (cols ints,
  * cols counts, cols dense counts, DRAW_CHUNK words). */
 typedef struct worker {
   slot *slots;
   void *slab;
   int slot_cap, nw_cap;
+  uint64_t *act;
   void *scratch;
 } worker;
 
@@ -206,9 +209,16 @@ rpu__pulse_blab rpu__pulse_blab_base(const rpu_update_params *up, double lr,
 
 rpu__pulse_blab rpu__pulse_manage(const rpu_update_params *up, double lr,
                                   double x_max, double d_max, double g) {
-  rpu__pulse_blab r = rpu__pulse_blab_base(up, lr, g);
   int ublm = up->update_bl_management != 0;
   int um = up->update_management != 0 || ublm; /* UM forced on by UBLM */
+  rpu__pulse_blab r = {0, 0.0, 0.0};
+  if (!ublm) {
+    r = rpu__pulse_blab_base(up, lr, g);
+  } else if (lr > 0.0 && g > 0.0 && up->desired_bl >= 1) {
+    /* rpu__pulse_blab_base's bl; its a, b (a square root per sample)
+     * are replaced below */
+    r.bl = up->desired_bl;
+  }
   if (r.bl == 0 || !um) return r;
   double x_v = x_max, d_v = up->um_grad_scale * d_max;
   double k = lr * x_v * d_v / g;
@@ -290,6 +300,7 @@ void rpu__pulse_free(rpu__pulse *p) {
   for (int t = 0; t < p->n_wk; t++) {
     free(p->wk[t].slots);
     free(p->wk[t].slab);
+    free(p->wk[t].act);
     free(p->wk[t].scratch);
   }
   free(p->wk);
@@ -300,11 +311,14 @@ void rpu__pulse_free(rpu__pulse *p) {
 /* Execution (DESIGN.md §6): the rows are shared out among the threads
  * (contiguous ranges); each thread runs the batch in blocks of samples,
  * each block in two steps:
- *   1. per sample: the x lines and the thread's own d lines — sign,
- *      probability, train or count — and the compacted active x lines,
- *      into the thread's slot for the sample;
- *   2. per row of the thread: the row's coincidences with every sample of
- *      the block, in sample order, one device call per (row, sample).
+ *   1. per sample: the thread's own d lines, then — unless no d slot of
+ *      the thread's rows fires (stochastic types) — the x lines: sign,
+ *      probability, train or count, and the compacted active x lines,
+ *      into the thread's slot for the sample; and per row whether it has
+ *      anything to send in that sample (a bit per sample);
+ *   2. per row of the thread: the row's coincidences with the samples of
+ *      the block where it has something to send, in sample order, one
+ *      device call per such (row, sample).
  * Rows are independent and every row sees its samples in order, so this
  * is the sample-by-sample update of SPEC.md §1.3.  Each draw is keyed by
  * (sample, line) or (sample, row), so every thread computes the x lines
@@ -518,15 +532,20 @@ static int reserve(rpu__pulse *p, int nw, int batch, int threads,
     size_t sb = slot_bytes(p, ncap);
     slot *sl = malloc((size_t)cap * sizeof *sl);
     void *slab = malloc((size_t)cap * sb);
-    if (sl == NULL || slab == NULL) {
+    uint64_t *act = malloc((size_t)p->rows * (size_t)((cap + 63) / 64) *
+                           sizeof *act);
+    if (sl == NULL || slab == NULL || act == NULL) {
       free(sl);
       free(slab);
+      free(act);
       goto nomem;
     }
     free(wk->slots);
     free(wk->slab);
+    free(wk->act);
     wk->slots = sl;
     wk->slab = slab;
+    wk->act = act;
     wk->slot_cap = cap;
     wk->nw_cap = ncap;
     /* carve: 8-byte arrays first, so every array stays aligned */
@@ -567,7 +586,16 @@ static inline void sample_setup(sample_ctx *sc, const rpu__pulse *p,
 }
 
 /* One thread's share (module comment above): rows r0..r1-1 through the
- * whole batch, block by block.  Returns the number of pulses. */
+ * whole batch, block by block.  Returns the number of pulses.
+ *
+ * Step 1 draws the thread's d lines first: when none of their trains has
+ * a slot that fires (the usual case for small gradients and short
+ * trains), no row of the thread can have a coincidence in this sample, so
+ * its x lines are not drawn at all (draws are keyed by counter, so
+ * skipping them changes no other number).  Step 1 also notes, per row, the
+ * samples where the row has something to send (act: a bit per slot), so
+ * step 2 visits only those (row_update would return 0 for the others
+ * without a device call). */
 static uint64_t work_rows(const rpu__pulse *p, const sample_ctx *base,
                           const worker *wk, int batch, int block, int r0,
                           int r1) {
@@ -577,22 +605,50 @@ static uint64_t work_rows(const rpu__pulse *p, const sample_ctx *base,
   uint32_t *buf = (uint32_t *)(dense + p->cols);
   uint64_t total = 0;
   sample_ctx sc = *base;
+  const int stochastic = is_stochastic(base->up->pulse_type);
+  const int wpr = (block + 63) / 64; /* act words per row */
+  uint64_t *act = wk->act;
   for (int s0 = 0; s0 < batch; s0 += block) {
     int nb = batch - s0 < block ? batch - s0 : block;
+    memset(act, 0, (size_t)(r1 - r0) * (size_t)wpr * sizeof *act);
     for (int k = 0; k < nb; k++) { /* step 1 */
       if (p->plan[s0 + k].bl == 0) continue; /* no update for this sample */
       sample_setup(&sc, p, s0 + k);
       slot *v = &wk->slots[k];
-      lines_prepare(p, v, &sc, 0, p->cols, buf);
+      const int nw = sc.nw;
       lines_prepare(p, v, &sc, p->cols + r0, p->cols + r1, buf);
-      collect_x(p, v, &sc);
-    }
-    for (int i = r0; i < r1; i++) /* step 2 */
-      for (int k = 0; k < nb; k++) {
-        if (p->plan[s0 + k].bl == 0) continue;
-        sample_setup(&sc, p, s0 + k);
-        total += row_update(p, &wk->slots[k], &sc, i, cols, counts, dense);
+      if (stochastic) {
+        uint64_t any = 0;
+        const uint64_t *dm = v->masks + (size_t)(p->cols + r0) * nw;
+        for (size_t q = 0; q < (size_t)(r1 - r0) * (size_t)nw; q++)
+          any |= dm[q];
+        if (any == 0) continue; /* no d slot fires: nothing to send */
       }
+      lines_prepare(p, v, &sc, 0, p->cols, buf);
+      collect_x(p, v, &sc);
+      if (v->nx == 0) continue;
+      const uint64_t bit = (uint64_t)1 << (k & 63);
+      uint64_t *a = act + (k >> 6);
+      for (int i = r0; i < r1; i++, a += wpr) {
+        const int l = p->cols + i;
+        int on = v->sign[l] != 0;
+        if (on && stochastic) {
+          const uint64_t *m = v->masks + (size_t)l * nw;
+          uint64_t hit = 0;
+          for (int q = 0; q < nw; q++) hit |= m[q];
+          on = (hit & v->xany) != 0;
+        }
+        if (on) *a |= bit;
+      }
+    }
+    const uint64_t *a = act;
+    for (int i = r0; i < r1; i++, a += wpr) /* step 2 */
+      for (int q = 0; q < wpr; q++)
+        for (uint64_t bits = a[q]; bits != 0; bits &= bits - 1) {
+          int k = q * 64 + __builtin_ctzll(bits);
+          sample_setup(&sc, p, s0 + k);
+          total += row_update(p, &wk->slots[k], &sc, i, cols, counts, dense);
+        }
   }
   return total;
 }
@@ -1068,19 +1124,26 @@ __attribute__((target("avx2"))) static int stoch_lines_avx2(
 
 /* ----- Helpers ----------------------------------------------------------- */
 
-/* max |v_k| (as float: exact), and *bad = some v_k is not finite (v - v
- * is NaN exactly for NaN and infinities). */
+/* max |v_k| (as float: exact), and *bad = some v_k is not finite.  On
+ * the bit patterns with the sign cleared: for finite floats the unsigned
+ * order of those is the order of |v| (IEEE 754 layout), and infinities
+ * and NaNs are exactly the patterns >= 0x7f800000 — one integer max
+ * reduction, which vectorises well.  (With a non-finite value the
+ * returned maximum is meaningless; the caller then reports the error.) */
 PULSE_VEC_CLONES static float absmax_checked(const float *v, int n,
                                              int *bad) {
-  float mx = 0.0f, chk = 0.0f;
-  PULSE_SIMD_MAX
+  uint32_t mx = 0;
+  PULSE_SIMD_UMAX
   for (int k = 0; k < n; k++) {
-    float a = fabsf(v[k]);
-    mx = a > mx ? a : mx;
-    chk += v[k] - v[k];
+    uint32_t b;
+    memcpy(&b, &v[k], sizeof b);
+    b &= 0x7fffffffu;
+    mx = b > mx ? b : mx;
   }
-  *bad = !(chk == 0.0f);
-  return mx;
+  *bad = mx >= 0x7f800000u;
+  float f;
+  memcpy(&f, &mx, sizeof f);
+  return f;
 }
 
 /* Sign and threshold of n lines with values src, probability

@@ -218,7 +218,13 @@ static philox_stream stream_prepare(const rpu_rng_stream *s) {
 /* Fills out[0..n) with the values of indices first.. .  Value v uses words
  * words_per_value*v .. +words_per_value-1, and a kernel maps the words of
  * whole groups to the values at the same positions.  The block index is the
- * 32-bit counter word, so word indices wrap modulo 2^34. */
+ * 32-bit counter word, so word indices wrap modulo 2^34.
+ *
+ * Where the next value starts a block and whole groups remain, the kernel
+ * writes straight into out (raw words: Philox itself does), a chunk at a
+ * time; a head that starts inside a block and a tail shorter than a group
+ * go through the stack buffers and are copied.  Either way a value is the
+ * kernel's output at its own position. */
 static void fill(const rpu_rng_stream *s, uint64_t first,
                  unsigned words_per_value, size_t value_size,
                  chunk_kernel kernel, void *out, size_t n) {
@@ -227,17 +233,38 @@ static void fill(const rpu_rng_stream *s, uint64_t first,
   uint32_t words[CHUNK_WORDS];
   _Alignas(32) unsigned char vals[CHUNK_WORDS * sizeof(uint32_t)];
   unsigned char *dst = out;
+  const int raw = kernel == copy_kernel;
   uint64_t w = first * words_per_value; /* word index of the next value */
   while (n > 0) {
     size_t off = (size_t)(w & 3u); /* words before w in its block */
+    size_t groups = n / (GROUP_WORDS / words_per_value); /* whole ones */
+    if (off == 0 && groups > 0) { /* straight into out */
+      if (!raw && groups > CHUNK_GROUPS) groups = CHUNK_GROUPS;
+      if (raw) {
+        philox_blocks(&p, (uint32_t)(w >> 2), (uint32_t *)(void *)dst,
+                      groups * GROUP_BLOCKS);
+      } else {
+        philox_blocks(&p, (uint32_t)(w >> 2), words, groups * GROUP_BLOCKS);
+        kernel(words, dst, groups);
+      }
+      size_t take = groups * (GROUP_WORDS / words_per_value);
+      dst += take * value_size;
+      n -= take;
+      w += (uint64_t)take * words_per_value;
+      continue;
+    }
     size_t need = off + (n < CHUNK_WORDS ? n * words_per_value : CHUNK_WORDS);
     if (need > CHUNK_WORDS) need = CHUNK_WORDS;
     size_t blocks = (need + 3) / 4;
     philox_blocks(&p, (uint32_t)(w >> 2), words, blocks);
-    kernel(words, vals, (blocks + GROUP_BLOCKS - 1) / GROUP_BLOCKS);
+    const unsigned char *src = (const unsigned char *)words;
+    if (!raw) {
+      kernel(words, vals, (blocks + GROUP_BLOCKS - 1) / GROUP_BLOCKS);
+      src = vals;
+    }
     size_t take = (blocks * 4 - off) / words_per_value;
     if (take > n) take = n;
-    memcpy(dst, vals + off / words_per_value * value_size, take * value_size);
+    memcpy(dst, src + off / words_per_value * value_size, take * value_size);
     dst += take * value_size;
     n -= take;
     w += (uint64_t)take * words_per_value;
