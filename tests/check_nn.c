@@ -24,23 +24,6 @@
 
 /* ===== IDX files ========================================================== */
 
-/* An IDX file: magic 00 00 08 ndims, big-endian dims, then the bytes. */
-static unsigned char *idx_bytes(int ndims, const uint32_t *dims, const unsigned char *data,
-                                size_t *len) {
-  size_t n = 1;
-  for (int d = 0; d < ndims; d++) n *= dims[d];
-  *len = 4 + 4 * (size_t)ndims + n;
-  unsigned char *b = malloc(*len);
-  b[0] = 0;
-  b[1] = 0;
-  b[2] = 8;
-  b[3] = (unsigned char)ndims;
-  for (int d = 0; d < ndims; d++)
-    for (int k = 0; k < 4; k++) b[4 + 4 * d + k] = (unsigned char)(dims[d] >> (24 - 8 * k));
-  memcpy(b + 4 + 4 * ndims, data, n);
-  return b;
-}
-
 static uint32_t crc32_bitwise(const unsigned char *p, size_t n) {
   uint32_t c = 0xffffffffu;
   for (size_t i = 0; i < n; i++) {
@@ -87,7 +70,7 @@ static void write_pair(const char *dir, int gz, char **im_path, char **lb_path) 
   }
   uint32_t di[3] = {NS, NR, NC}, dl[1] = {NS};
   size_t li, ll;
-  unsigned char *bi = idx_bytes(3, di, px, &li), *bl = idx_bytes(1, dl, lab, &ll);
+  unsigned char *bi = tu_idx_bytes(3, di, px, &li), *bl = tu_idx_bytes(1, dl, lab, &ll);
   *im_path = tu_path(dir, gz ? "im.gz" : "im");
   *lb_path = tu_path(dir, gz ? "lb.gz" : "lb");
   if (gz) {
@@ -194,7 +177,7 @@ START_TEST(idx_errors) {
     unsigned char lab[4] = {0, 1, 2, 3};
     uint32_t d = 4;
     size_t l;
-    unsigned char *b = idx_bytes(1, &d, lab, &l);
+    unsigned char *b = tu_idx_bytes(1, &d, lab, &l);
     char *p = tu_path(dir, "lb4");
     tu_write_file(p, b, l);
     tu_assert_error(rpu_dataset_load_idx(&ds, im, p, 0), RPU_ESHAPE, p);
