@@ -7,8 +7,9 @@
  * a deep recursion.  Every message names the text ("file.json:3:14: ...").
  * The top level must be an object.
  *
- * json-c stays inside core/util/json.c, core/plugin/params.c and
- * core/config: plugins and tools never see it. */
+ * json-c stays inside core/util/json.c, core/plugin/params.c, core/config
+ * and core/nn's experiment reader/writer and training checkpoints: plugins
+ * and tools never see it. */
 #ifndef RPU_CORE_UTIL_JSON_H
 #define RPU_CORE_UTIL_JSON_H
 
