@@ -10,6 +10,7 @@ static void put_attr(FILE *f, const char *name, const char *value);
 static double clampd(double v, double lo, double hi);
 static void format_tick(char *buf, size_t len, double v, double step);
 static void widen(double *lo, double *hi);
+static void y_axis_frame_labels(svg_plot *p, const char *xlabel, const char *ylabel);
 
 /* ----- Document and primitives ----------------------------------------- */
 
@@ -147,7 +148,7 @@ void svg_plot_axes(svg_plot *p, const char *xlabel, const char *ylabel) {
   svg_doc *d = p->doc;
   double ticks[64];
   char buf[64];
-  double bottom = p->top + p->height, right = p->left + p->width;
+  double bottom = p->top + p->height;
   size_t n = svg_nice_ticks(p->xmin, p->xmax, 8, ticks, 64);
   double step = n > 1 ? ticks[1] - ticks[0] : 1.0;
   for (size_t k = 0; k < n; k++) {
@@ -157,22 +158,7 @@ void svg_plot_axes(svg_plot *p, const char *xlabel, const char *ylabel) {
     format_tick(buf, sizeof buf, ticks[k], step);
     svg_text(d, x, bottom + 18, 11, "middle", 0, "#333333", buf);
   }
-  n = svg_nice_ticks(p->ymin, p->ymax, 6, ticks, 64);
-  step = n > 1 ? ticks[1] - ticks[0] : 1.0;
-  for (size_t k = 0; k < n; k++) {
-    double y = svg_py(p, ticks[k]);
-    svg_line(d, p->left, y, right, y, "#e0e0e0", 1.0, NULL);
-    svg_line(d, p->left - 5, y, p->left, y, "#333333", 1.0, NULL);
-    format_tick(buf, sizeof buf, ticks[k], step);
-    svg_text(d, p->left - 8, y + 4, 11, "end", 0, "#333333", buf);
-  }
-  svg_rect(d, p->left, p->top, p->width, p->height, NULL, 1.0, "#333333");
-  if (xlabel != NULL)
-    svg_text(d, p->left + p->width / 2, bottom + 40, 13, "middle", 0,
-             "#000000", xlabel);
-  if (ylabel != NULL)
-    svg_text(d, p->left - 52, p->top + p->height / 2, 13, "middle", -90,
-             "#000000", ylabel);
+  y_axis_frame_labels(p, xlabel, ylabel);
 }
 
 void svg_plot_line(svg_plot *p, const double *x, const double *y, size_t n,
@@ -319,9 +305,7 @@ void svg_plot_axes_xticks(svg_plot *p, const double *xt,
                           const char *const *xl, size_t n,
                           const char *xlabel, const char *ylabel) {
   svg_doc *d = p->doc;
-  double ticks[64];
-  char buf[64];
-  double bottom = p->top + p->height, right = p->left + p->width;
+  double bottom = p->top + p->height;
   /* a tiny tolerance keeps a tick that sits on the range's edge */
   double tol = 1e-9 * (p->xmax - p->xmin);
   for (size_t k = 0; k < n; k++) {
@@ -337,9 +321,19 @@ void svg_plot_axes_xticks(svg_plot *p, const double *xt,
     svg_line(d, x, bottom, x, bottom + 5, "#333333", 1.0, NULL);
     svg_text(d, x, bottom + 18, 11, "middle", 0, "#333333", label);
   }
-  size_t ny = svg_nice_ticks(p->ymin, p->ymax, 6, ticks, 64);
-  double step = ny > 1 ? ticks[1] - ticks[0] : 1.0;
-  for (size_t k = 0; k < ny; k++) {
+  y_axis_frame_labels(p, xlabel, ylabel);
+}
+
+/* The y grid, ticks and numbers, the frame and both axis labels: what
+ * svg_plot_axes and svg_plot_axes_xticks share. */
+static void y_axis_frame_labels(svg_plot *p, const char *xlabel, const char *ylabel) {
+  svg_doc *d = p->doc;
+  double ticks[64];
+  char buf[64];
+  double bottom = p->top + p->height, right = p->left + p->width;
+  size_t n = svg_nice_ticks(p->ymin, p->ymax, 6, ticks, 64);
+  double step = n > 1 ? ticks[1] - ticks[0] : 1.0;
+  for (size_t k = 0; k < n; k++) {
     double y = svg_py(p, ticks[k]);
     svg_line(d, p->left, y, right, y, "#e0e0e0", 1.0, NULL);
     svg_line(d, p->left - 5, y, p->left, y, "#333333", 1.0, NULL);
@@ -348,9 +342,7 @@ void svg_plot_axes_xticks(svg_plot *p, const double *xt,
   }
   svg_rect(d, p->left, p->top, p->width, p->height, NULL, 1.0, "#333333");
   if (xlabel != NULL)
-    svg_text(d, p->left + p->width / 2, bottom + 40, 13, "middle", 0,
-             "#000000", xlabel);
+    svg_text(d, p->left + p->width / 2, bottom + 40, 13, "middle", 0, "#000000", xlabel);
   if (ylabel != NULL)
-    svg_text(d, p->left - 52, p->top + p->height / 2, 13, "middle", -90,
-             "#000000", ylabel);
+    svg_text(d, p->left - 52, p->top + p->height / 2, 13, "middle", -90, "#000000", ylabel);
 }
