@@ -162,12 +162,10 @@ int rpu_tile_set_weights(rpu_tile *t, const float *w) {
   size_t n = (size_t)t->out_size * (size_t)t->in_size;
   size_t k = rpu__first_non_finite(w, n);
   if (k < n)
-      return rpu__error_set(RPU_EINVAL, fn,
-                            "%s: w[%zu] (row %zu, column %zu) is %s; weights "
-                            "must be finite",
-                            fn, k, k / (size_t)t->in_size,
-                            k % (size_t)t->in_size,
-                            isnan(w[k]) ? "NaN" : "infinite");
+    return rpu__error_set(RPU_EINVAL, fn,
+                          "%s: w[%zu] (row %zu, column %zu) is %s; weights must be finite", fn,
+                          k, k / (size_t)t->in_size, k % (size_t)t->in_size,
+                          isnan(w[k]) ? "NaN" : "infinite");
   float *backup = NULL;
   if (t->engine->set_weights != NULL) {
     backup = malloc(n * sizeof(float));

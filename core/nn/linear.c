@@ -370,16 +370,15 @@ int rpu_linear_set_weights(rpu_linear *l, const float *w, const float *bias) {
   static const char *origin = "rpu_linear_set_weights";
   if (l == NULL || w == NULL)
     return rpu__error_set(RPU_EINVAL, origin, "rpu_linear_set_weights: NULL argument");
-  for (size_t k = 0; k < (size_t)l->out * l->in; k++)
-    if (!isfinite(w[k]))
-      return rpu__error_set(RPU_EINVAL, origin,
-                            "rpu_linear_set_weights: W[%zu][%zu] is not finite",
-                            k / (size_t)l->in, k % (size_t)l->in);
-  if (bias && l->has_bias)
-    for (int j = 0; j < l->out; j++)
-      if (!isfinite(bias[j]))
-        return rpu__error_set(RPU_EINVAL, origin,
-                              "rpu_linear_set_weights: bias[%d] is not finite", j);
+  /* checked for the whole layer first, so no tile changes on a refusal */
+  size_t nw = (size_t)l->out * l->in, bad = rpu__first_non_finite(w, nw);
+  if (bad < nw)
+    return rpu__error_set(RPU_EINVAL, origin, "rpu_linear_set_weights: W[%zu][%zu] is not finite",
+                          bad / (size_t)l->in, bad % (size_t)l->in);
+  if (bias && l->has_bias &&
+      (bad = rpu__first_non_finite(bias, (size_t)l->out)) < (size_t)l->out)
+    return rpu__error_set(RPU_EINVAL, origin, "rpu_linear_set_weights: bias[%zu] is not finite",
+                          bad);
   size_t na = l->alpha ? scale_count(l, l->a_col) : 0;
   float *blk = malloc((size_t)l->max_out_sz * (l->max_in_sz + l->abias) * sizeof(float));
   float *new_a = malloc((na ? na : 1) * sizeof(float));
