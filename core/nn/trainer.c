@@ -188,19 +188,15 @@ int rpu_trainer_inference(rpu_trainer *t, double t_seconds, int repeats, double 
    * until a tile can be programmed the answer is a clear refusal, checked
    * before anything changes.  rpu_tile_program on a tile that cannot be
    * programmed changes nothing. */
-  for (int i = 0; i < t->n_layers; i++) {
-    rpu__trainer_layer *l = &t->layers[i];
-    if (l->lin == NULL) continue;
-    rpu_tile *tile = rpu_linear_tile(l->lin, 0, 0);
-    const rpu_config *cfg = rpu_tile_config(tile);
-    return rpu__error_set(RPU_EUNSUPPORTED, fn,
-                          "%s: inference: %s: a %s tile cannot be programmed and drifted yet "
-                          "(the inference noise models of SPEC.md 6 are not implemented)",
-                          t->e->name, l->name,
-                          rpu_config_type_name(rpu_config_get_type(cfg)));
-  }
-  return rpu__error_set(RPU_EUNSUPPORTED, fn, "%s: inference: the model has no analog layer",
-                        t->e->name);
+  if (t->first_param == t->n_layers) /* first_param: the first analog layer */
+    return rpu__error_set(RPU_EUNSUPPORTED, fn, "%s: inference: the model has no analog layer",
+                          t->e->name);
+  const rpu__trainer_layer *l = &t->layers[t->first_param];
+  const rpu_config *cfg = rpu_tile_config(rpu_linear_tile(l->lin, 0, 0));
+  return rpu__error_set(RPU_EUNSUPPORTED, fn,
+                        "%s: inference: %s: a %s tile cannot be programmed and drifted yet "
+                        "(the inference noise models of SPEC.md 6 are not implemented)",
+                        t->e->name, l->name, rpu_config_type_name(rpu_config_get_type(cfg)));
 }
 
 int rpu_trainer_layer_count(const rpu_trainer *t) { return t ? t->n_layers : 0; }
