@@ -108,33 +108,75 @@ int cli_context_new(rpu_context **out, const cli_plugin_paths *paths,
   return CLI_EXIT_OK;
 }
 
+static size_t utf8_valid_len(const unsigned char *s);
+
 void cli_json_string(FILE *f, const char *s) {
   if (s == NULL) {
     fputs("null", f);
     return;
   }
+  const unsigned char *u = (const unsigned char *)s;
   fputc('"', f);
-  for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
-    switch (*p) {
-    case '"': fputs("\\\"", f); break;
-    case '\\': fputs("\\\\", f); break;
-    case '\b': fputs("\\b", f); break;
-    case '\f': fputs("\\f", f); break;
-    case '\n': fputs("\\n", f); break;
-    case '\r': fputs("\\r", f); break;
-    case '\t': fputs("\\t", f); break;
-    default:
-      /* Control characters must be escaped; bytes >= 0x80 pass through
-       * (UTF-8 stays UTF-8). */
-      if (*p < 0x20 || *p == 0x7f)
-        fprintf(f, "\\u%04x", (unsigned)*p);
-      else
-        fputc(*p, f);
+  while (*u != '\0') {
+    unsigned char c = *u;
+    if (c == '"' || c == '\\') {
+      fputc('\\', f);
+      fputc(c, f);
+      u++;
+    } else if (c < 0x20) {
+      switch (c) {
+      case '\b': fputs("\\b", f); break;
+      case '\f': fputs("\\f", f); break;
+      case '\n': fputs("\\n", f); break;
+      case '\r': fputs("\\r", f); break;
+      case '\t': fputs("\\t", f); break;
+      default: fprintf(f, "\\u%04x", c);
+      }
+      u++;
+    } else if (c < 0x80) {
+      fputc(c, f);
+      u++;
+    } else {
+      size_t n = utf8_valid_len(u);
+      if (n == 0) {
+        fputs("\\ufffd", f);
+        u++;
+      } else {
+        fwrite(u, 1, n, f);
+        u += n;
+      }
     }
   }
   fputc('"', f);
 }
 
+/* Length of the valid UTF-8 sequence (RFC 3629: no overlongs, no
+ * surrogates, at most U+10FFFF) starting with a byte >= 0x80, else 0. */
+static size_t utf8_valid_len(const unsigned char *s) {
+  unsigned char c = s[0];
+  size_t n;
+  unsigned lo = 0x80, hi = 0xBF; /* allowed range of the second byte */
+  if (c >= 0xC2 && c <= 0xDF) {
+    n = 2;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    n = 3;
+    if (c == 0xE0) lo = 0xA0;       /* overlong */
+    else if (c == 0xED) hi = 0x9F;  /* surrogates */
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    n = 4;
+    if (c == 0xF0) lo = 0x90;       /* overlong */
+    else if (c == 0xF4) hi = 0x8F;  /* above U+10FFFF */
+  } else {
+    return 0;
+  }
+  if (s[1] < lo || s[1] > hi) return 0;
+  for (size_t k = 2; k < n; k++)
+    if (s[k] < 0x80 || s[k] > 0xBF) return 0; /* also stops at the NUL */
+  return n;
+}
+
+/* %.17g reads back to the same double; NaN and infinities are null.  A
+ * decimal comma from a foreign LC_NUMERIC is turned back into a point. */
 void cli_json_number(FILE *f, double v) {
   char buf[40];
   if (!isfinite(v)) {

@@ -63,7 +63,8 @@ int cli_context_new(rpu_context **out, const cli_plugin_paths *paths,
                     const char *const *files, size_t n_files);
 
 /* JSON output: a string with every character that needs it escaped (NULL
- * prints null); a number in the shortest form that reads back to the same
+ * prints null; bytes that are not valid UTF-8 become U+FFFD, so the output
+ * is always valid JSON); a number in the shortest form that reads back to the same
  * double (NaN and infinities print null, which JSON has no number for). */
 void cli_json_string(FILE *f, const char *s);
 void cli_json_number(FILE *f, double v);

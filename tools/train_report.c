@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "tools/cli.h"
 #include "tools/svg.h"
 
 /* Report colours: train blue, test orange (also the inference curve: it is
@@ -33,9 +34,6 @@ static int atomic_commit(atomic_file *a, char *err, size_t errlen);
 static void atomic_abort(atomic_file *a);
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-static void json_string(FILE *f, const char *s);
-static void json_number(FILE *f, double v);
-static size_t utf8_valid_len(const unsigned char *s);
 static void draw_learning_curve(svg_doc *d, const rpu_epoch_metrics *ep, int n);
 static void draw_inference(svg_doc *d, double top, const rpu_epoch_metrics *ep,
                            int n_ep, const train_report_inference *inf, int n_inf);
@@ -67,31 +65,31 @@ int train_report_metrics_json(const char *path, const char *experiment, uint64_t
   if (atomic_open(&a, path, err, errlen) != 0) return -1;
   FILE *f = a.f;
   fputs("{\n  \"experiment\": ", f);
-  json_string(f, experiment);
+  cli_json_string(f, experiment);
   fprintf(f, ",\n  \"seed\": %" PRIu64 ",\n  \"threads\": %d,\n  \"epochs\": [", seed,
           threads);
   for (int k = 0; k < n_epochs; k++) {
     const rpu_epoch_metrics *m = &epochs[k];
     fprintf(f, "%s\n    {\"epoch\": %d, \"lr\": ", k ? "," : "", m->epoch + 1);
-    json_number(f, m->lr);
+    cli_json_number(f, m->lr);
     fputs(", \"train_loss\": ", f);
-    json_number(f, m->train_loss);
+    cli_json_number(f, m->train_loss);
     fputs(", \"train_accuracy\": ", f);
-    json_number(f, m->train_accuracy);
+    cli_json_number(f, m->train_accuracy);
     fputs(", \"test_accuracy\": ", f);
-    json_number(f, m->test_accuracy);
+    cli_json_number(f, m->test_accuracy);
     fputs(", \"seconds\": ", f);
-    json_number(f, m->seconds);
+    cli_json_number(f, m->seconds);
     fputc('}', f);
   }
   fputs(n_epochs ? "\n  ],\n  \"inference\": [" : "],\n  \"inference\": [", f);
   for (int k = 0; k < n_inf; k++) {
     fprintf(f, "%s\n    {\"t_inference\": ", k ? "," : "");
-    json_number(f, inf[k].t_inference);
+    cli_json_number(f, inf[k].t_inference);
     fputs(", \"accuracy_mean\": ", f);
-    json_number(f, inf[k].accuracy_mean);
+    cli_json_number(f, inf[k].accuracy_mean);
     fputs(", \"accuracy_std\": ", f);
-    json_number(f, inf[k].accuracy_std);
+    cli_json_number(f, inf[k].accuracy_std);
     fputc('}', f);
   }
   fputs(n_inf ? "\n  ]\n}\n" : "]\n}\n", f);
@@ -445,84 +443,6 @@ static void format_value(char *buf, size_t len, const char *fmt, double v,
 /* A JSON string: quotes, backslash and control characters escaped, valid
  * UTF-8 copied, each byte of an invalid sequence written as U+FFFD (the
  * name may come from a file name in any encoding).  NULL is null. */
-static void json_string(FILE *f, const char *s) {
-  if (s == NULL) {
-    fputs("null", f);
-    return;
-  }
-  const unsigned char *u = (const unsigned char *)s;
-  fputc('"', f);
-  while (*u != '\0') {
-    unsigned char c = *u;
-    if (c == '"' || c == '\\') {
-      fputc('\\', f);
-      fputc(c, f);
-      u++;
-    } else if (c < 0x20) {
-      switch (c) {
-      case '\b': fputs("\\b", f); break;
-      case '\f': fputs("\\f", f); break;
-      case '\n': fputs("\\n", f); break;
-      case '\r': fputs("\\r", f); break;
-      case '\t': fputs("\\t", f); break;
-      default: fprintf(f, "\\u%04x", c);
-      }
-      u++;
-    } else if (c < 0x80) {
-      fputc(c, f);
-      u++;
-    } else {
-      size_t n = utf8_valid_len(u);
-      if (n == 0) {
-        fputs("\\ufffd", f);
-        u++;
-      } else {
-        fwrite(u, 1, n, f);
-        u += n;
-      }
-    }
-  }
-  fputc('"', f);
-}
-
-/* Length of the valid UTF-8 sequence (RFC 3629: no overlongs, no
- * surrogates, at most U+10FFFF) starting with a byte >= 0x80, else 0. */
-static size_t utf8_valid_len(const unsigned char *s) {
-  unsigned char c = s[0];
-  size_t n;
-  unsigned lo = 0x80, hi = 0xBF; /* allowed range of the second byte */
-  if (c >= 0xC2 && c <= 0xDF) {
-    n = 2;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    n = 3;
-    if (c == 0xE0) lo = 0xA0;       /* overlong */
-    else if (c == 0xED) hi = 0x9F;  /* surrogates */
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    n = 4;
-    if (c == 0xF0) lo = 0x90;       /* overlong */
-    else if (c == 0xF4) hi = 0x8F;  /* above U+10FFFF */
-  } else {
-    return 0;
-  }
-  if (s[1] < lo || s[1] > hi) return 0;
-  for (size_t k = 2; k < n; k++)
-    if (s[k] < 0x80 || s[k] > 0xBF) return 0; /* also stops at the NUL */
-  return n;
-}
-
-/* %.17g reads back to the same double; NaN and infinities are null.  A
- * decimal comma from a foreign LC_NUMERIC is turned back into a point. */
-static void json_number(FILE *f, double v) {
-  if (!isfinite(v)) {
-    fputs("null", f);
-    return;
-  }
-  char buf[40];
-  snprintf(buf, sizeof buf, "%.17g", v);
-  for (char *c = buf; *c != '\0'; c++)
-    if (*c == ',') *c = '.';
-  fputs(buf, f);
-}
 
 /* ----- Atomic files ---------------------------------------------------- */
 
