@@ -51,15 +51,6 @@ static void assert_backward_exact(rpu_linear *l, const float *w, const float *d,
 
 /* ===== IDX files ========================================================== */
 
-static uint32_t crc32_bitwise(const unsigned char *p, size_t n) {
-  uint32_t c = 0xffffffffu;
-  for (size_t i = 0; i < n; i++) {
-    c ^= p[i];
-    for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0xedb88320u & (0u - (c & 1u)));
-  }
-  return ~c;
-}
-
 /* A gzip member (RFC 1952) holding `data` in stored deflate blocks
  * (RFC 1951 BTYPE 00), so the test needs no zlib of its own. */
 static unsigned char *gzip_stored(const unsigned char *data, size_t n, size_t *len) {
@@ -79,7 +70,7 @@ static unsigned char *gzip_stored(const unsigned char *data, size_t n, size_t *l
     o += k;
     done += k;
   } while (done < n);
-  uint32_t crc = crc32_bitwise(data, n), isz = (uint32_t)n;
+  uint32_t crc = tu_crc32(data, n), isz = (uint32_t)n;
   for (int k = 0; k < 4; k++) g[o++] = (unsigned char)(crc >> (8 * k));
   for (int k = 0; k < 4; k++) g[o++] = (unsigned char)(isz >> (8 * k));
   *len = o;

@@ -359,6 +359,59 @@ START_TEST(checkpoint_damage_is_refused) {
 }
 END_TEST
 
+/* A tile that refuses its state after other parts were already applied:
+ * the last section (the last tile) is damaged INSIDE (its own checksums
+ * fail) while the file's section CRC is recomputed, so the file passes the
+ * framing checks and the failure comes from rpu_tile_load_buffer half-way.
+ * Everything applied before must be rolled back: the saved state of the
+ * trainer is byte for byte what it was. */
+START_TEST(tile_refusal_rolls_back) {
+  rpu_experiment *e = experiment(analog_cfg, conv_model, 1, 8, 0.1, 5, "");
+  rpu_trainer *t = trainer(e);
+  rpu_epoch_metrics m;
+  ck_assert_int_eq(rpu_trainer_run_epoch(t, NULL, NULL, &m), 0);
+  char *path = tu_path(dir, "ck.rpu"), *bad = tu_path(dir, "bad.rpu");
+  char *p0 = tu_path(dir, "before.rpu"), *p1 = tu_path(dir, "after.rpu");
+  ck_assert_int_eq(rpu_trainer_save(t, path), 0);
+  size_t len;
+  unsigned char *img = (unsigned char *)tu_read_file(path, &len);
+  /* Walk the framing (trainer_checkpoint.c): 20-byte prefix, header, CRC,
+   * then sections of u64 length | bytes | u32 CRC. */
+  size_t off = 20 + (size_t)rpu_le_get_u64(img + 12) + 4, last = 0, last_len = 0;
+  while (off < len) {
+    last = off;
+    last_len = (size_t)rpu_le_get_u64(img + off);
+    off += 12 + last_len;
+  }
+  ck_assert_uint_eq(off, len);
+  ck_assert_uint_gt(last_len, 64);
+  img[last + 8 + last_len - 5] ^= 0x40; /* inside the tile's last array */
+  rpu_le_put_u32(img + last + 8 + last_len, tu_crc32(img + last + 8, last_len));
+  tu_write_file(bad, img, len);
+
+  rpu_trainer *victim = trainer(e); /* fresh: epoch 0, other weights */
+  ck_assert_int_eq(rpu_trainer_save(victim, p0), 0);
+  int rc = rpu_trainer_load(victim, bad);
+  ck_assert_msg(rc == RPU_ECORRUPT, "rc %d: %s", rc, rpu_error_last()->message);
+  ck_assert_ptr_nonnull(strstr(rpu_error_last()->message, "tile (0,0)"));
+  ck_assert_int_eq(rpu_trainer_save(victim, p1), 0);
+  size_t l0, l1;
+  char *b0 = tu_read_file(p0, &l0), *b1 = tu_read_file(p1, &l1);
+  ck_assert(l0 == l1 && memcmp(b0, b1, l0) == 0);
+  ck_assert_int_eq(rpu_trainer_epochs_done(victim), 0);
+  free(b0);
+  free(b1);
+  free(img);
+  free(path);
+  free(bad);
+  free(p0);
+  free(p1);
+  rpu_trainer_free(victim);
+  rpu_trainer_free(t);
+  rpu_experiment_free(e);
+}
+END_TEST
+
 static void assert_trainer_error(const char *model, int code, const char *needle) {
   rpu_experiment *e = experiment(fp_cfg, model, 1, 8, 0.1, 1, "");
   rpu_trainer *t = (rpu_trainer *)1;
@@ -458,6 +511,7 @@ Suite *suite_trainer(void) {
   tcase_add_test(tc, same_seed_same_run_any_threads);
   tcase_add_loop_test(tc, interrupt_save_resume_is_exact, 0, 2);
   tcase_add_test(tc, checkpoint_damage_is_refused);
+  tcase_add_test(tc, tile_refusal_rolls_back);
   tcase_add_test(tc, shape_errors_name_the_layer);
   tcase_add_test(tc, missing_dataset_names_the_file);
   tcase_add_test(tc, inference_refused_clearly);

@@ -114,3 +114,12 @@ unsigned char *tu_idx_bytes(int ndims, const uint32_t *dims, const unsigned char
   memcpy(b + 4 + 4 * ndims, data, n);
   return b;
 }
+
+uint32_t tu_crc32(const unsigned char *p, size_t n) {
+  uint32_t c = 0xffffffffu;
+  for (size_t i = 0; i < n; i++) {
+    c ^= p[i];
+    for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0xedb88320u & (0u - (c & 1u)));
+  }
+  return ~c;
+}

@@ -31,6 +31,9 @@ char *tu_read_file(const char *path, size_t *len);
  * malloc'ed, *len bytes. */
 unsigned char *tu_idx_bytes(int ndims, const uint32_t *dims, const unsigned char *data,
                             size_t *len);
+/* CRC-32 (IEEE 802.3, as zlib and gzip), bit by bit: an independent
+ * implementation for tests that build or patch checksummed files. */
+uint32_t tu_crc32(const unsigned char *p, size_t n);
 /* Value of an environment variable the test harness must set. */
 const char *tu_env(const char *name);
 

@@ -446,55 +446,57 @@ static int apply(rpu_trainer *t, const image *im, const char *path, const char *
     }
     m->epoch = (int)json_object_get_int64(ep);
   }
-  /* Snapshots, then apply. */
-  size_t n_tiles = need;
-  unsigned char **snap = calloc(n_tiles, sizeof *snap);
-  size_t *snap_len = calloc(n_tiles, sizeof *snap_len);
-  float **dig = calloc(n_tiles, sizeof *dig);
+  /* Snapshots, then apply; snap[] and dig[] are indexed like the sections,
+   * and an entry stays NULL until its part has been snapshotted. */
+  unsigned char **snap = calloc(need, sizeof *snap);
+  size_t *snap_len = calloc(need, sizeof *snap_len);
+  float **dig = calloc(need, sizeof *dig);
   int rc = (snap && snap_len && dig) ? 0 : rpu__error_set(RPU_ENOMEM, path, "out of memory");
-  size_t k = 0;
   s = 0;
   for (int i = 0; rc == 0 && i < t->n_layers; i++) {
     rpu__trainer_layer *l = &t->layers[i];
     if (l->lin == NULL) continue;
     size_t nd = rpu_linear_digital_count(l->lin);
-    dig[k] = malloc(sizeof(float) * (nd ? nd : 1));
-    float *nd_new = malloc(sizeof(float) * (nd ? nd : 1));
-    if (dig[k] == NULL || nd_new == NULL) rc = rpu__error_set(RPU_ENOMEM, path, "out of memory");
-    if (rc == 0) rc = rpu_linear_get_digital(l->lin, dig[k]);
-    for (size_t j = 0; rc == 0 && j < nd; j++) nd_new[j] = rpu_le_get_f32(im->sec[s].p + 4 * j);
-    if (rc == 0) rc = rpu_linear_set_digital(l->lin, nd_new);
-    free(nd_new);
-    k++;
+    float *old = malloc(sizeof(float) * (nd ? nd : 1)), *nv = malloc(sizeof(float) * (nd ? nd : 1));
+    if (old == NULL || nv == NULL) rc = rpu__error_set(RPU_ENOMEM, path, "out of memory");
+    if (rc == 0) rc = rpu_linear_get_digital(l->lin, old);
+    if (rc == 0) {
+      dig[s] = old;
+      old = NULL;
+      for (size_t j = 0; j < nd; j++) nv[j] = rpu_le_get_f32(im->sec[s].p + 4 * j);
+      rc = rpu_linear_set_digital(l->lin, nv);
+    }
+    free(old);
+    free(nv);
     s++;
     int n_in = 1, n_out = 1;
     rpu_linear_tile_grid(l->lin, &n_in, &n_out);
     for (int io = 0; rc == 0 && io < n_out; io++)
-      for (int ii = 0; rc == 0 && ii < n_in; ii++, k++, s++) {
+      for (int ii = 0; rc == 0 && ii < n_in; ii++, s++) {
         rpu_tile *tile = rpu_linear_tile(l->lin, io, ii);
-        rc = rpu_tile_save_buffer(tile, &snap[k], &snap_len[k]);
+        rc = rpu_tile_save_buffer(tile, &snap[s], &snap_len[s]);
         char origin[600];
         snprintf(origin, sizeof origin, "%s: %s tile (%d,%d)", path, l->name, io, ii);
         if (rc == 0) rc = rpu_tile_load_buffer(tile, im->sec[s].p, im->sec[s].len, origin);
       }
   }
   if (rc != 0) {
-    /* Roll back what was applied (the error of the failure is kept). */
+    /* Put back every part that was snapshotted (the failure's error is kept). */
     int saved_code = rpu_error_last()->code;
     char saved[1024];
     snprintf(saved, sizeof saved, "%s", rpu_error_last()->message);
-    size_t kk = 0;
-    for (int i = 0; i < t->n_layers && kk < k; i++) {
+    s = 0;
+    for (int i = 0; i < t->n_layers; i++) {
       rpu__trainer_layer *l = &t->layers[i];
       if (l->lin == NULL) continue;
-      if (dig[kk]) (void)rpu_linear_set_digital(l->lin, dig[kk]);
-      kk++;
+      if (dig[s]) (void)rpu_linear_set_digital(l->lin, dig[s]);
+      s++;
       int n_in = 1, n_out = 1;
       rpu_linear_tile_grid(l->lin, &n_in, &n_out);
       for (int io = 0; io < n_out; io++)
-        for (int ii = 0; ii < n_in && kk < k; ii++, kk++)
-          if (snap[kk])
-            (void)rpu_tile_load_buffer(rpu_linear_tile(l->lin, io, ii), snap[kk], snap_len[kk],
+        for (int ii = 0; ii < n_in; ii++, s++)
+          if (snap[s])
+            (void)rpu_tile_load_buffer(rpu_linear_tile(l->lin, io, ii), snap[s], snap_len[s],
                                        "rollback");
     }
     rc = rpu__error_set(saved_code, path, "%s", saved);
@@ -511,7 +513,7 @@ static int apply(rpu_trainer *t, const image *im, const char *path, const char *
     t->seconds = seconds;
     if (t->epoch < t->e->epochs) rc = rpu__trainer_prepare_epoch(t);
   }
-  for (size_t j = 0; j < n_tiles; j++) {
+  for (size_t j = 0; j < need; j++) {
     if (snap) rpu_free(snap[j]);
     if (dig) free(dig[j]);
   }
