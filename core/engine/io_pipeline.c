@@ -21,9 +21,9 @@
  * no-trapping-math lets GCC turn the selects of rounding and clipping into
  * blends: it only tells the compiler that FP exceptions never trap (the
  * library never unmasks them), so every result is bit-for-bit the same.
- * The row loops are also built for AVX2 and picked at run time (as in
- * rng.c); they are elementwise or exact reductions (max, counts), so both
- * builds give the same bits. */
+ * The row loops are also built for AVX2 and picked at run time
+ * (RPU__CLONES_AVX2, core/util/simd.h); they are elementwise or exact
+ * reductions (max, counts), so both builds give the same bits. */
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("no-trapping-math")
 #endif
@@ -35,18 +35,8 @@
 #include "core/engine/io_pipeline.h"
 #include "core/util/blas.h"
 #include "core/util/error.h"
+#include "core/util/simd.h"
 
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && \
-    defined(__ELF__) && !defined(__SANITIZE_ADDRESS__)
-#define IO_CLONES __attribute__((target_clones("default", "avx2")))
-#else
-#define IO_CLONES
-#endif
-#ifdef _OPENMP
-#define IO_SIMD _Pragma("omp simd")
-#else
-#define IO_SIMD
-#endif
 
 
 /* Kinds of random draws (low 4 bits of the sub-stream, header comment). */
@@ -473,15 +463,15 @@ static int refresh_caches(rpu__io *io, const float *w, size_t ld,
     const float *wr = w + (size_t)i * ld;
     size_t o = (size_t)i * (size_t)cols;
     if (need_abs) {
-      IO_SIMD
+      RPU__SIMD
       for (int j = 0; j < cols; j++) io->w_abs[o + j] = fabsf(wr[j]);
     }
     if (need_neg) {
-      IO_SIMD
+      RPU__SIMD
       for (int j = 0; j < cols; j++) io->w_neg[o + j] = wr[j] * io->w_asym[o + j];
     }
     if (need_abs && need_neg) {
-      IO_SIMD
+      RPU__SIMD
       for (int j = 0; j < cols; j++) io->w_neg_abs[o + j] = fabsf(io->w_neg[o + j]);
     }
   }
@@ -497,7 +487,7 @@ static int refresh_caches(rpu__io *io, const float *w, size_t ld,
 /* One scan per sample: max |x|, max x, finiteness; then alpha and status.
  * AVERAGE_ABS_MAX runs through the samples in order (the CPU discounts
  * within a batch) and skips non-finite samples. */
-IO_CLONES static void noise_management(rpu__io *io, const float *x, int batch) {
+RPU__CLONES_AVX2 static void noise_management(rpu__io *io, const float *x, int batch) {
   const rpu_io_params *p = &io->p;
   const int n = io->n_in;
   const float thres = io->nm_thres;
@@ -591,7 +581,7 @@ static void run_pass(pass_ctx *c, float *yb) {
    * part through W; analog sum then one ADC, or two ADCs and a digital sum */
   size_t ni = (size_t)count * (size_t)io->n_in;
   float *up = io->u, *un = io->u2;
-  IO_SIMD
+  RPU__SIMD
   for (size_t k = 0; k < ni; k++) {
     float v = up[k];
     un[k] = v < 0 ? v : 0.0f;
@@ -606,20 +596,20 @@ static void run_pass(pass_ctx *c, float *yb) {
   nonideal(c, up, yb, c->w, c->ld, w_abs, 1);
   size_t no = (size_t)count * (size_t)io->n_out;
   if (io->p.mv_type == RPU_MV_POS_NEG_SEPARATE) {
-    IO_SIMD
+    RPU__SIMD
     for (size_t k = 0; k < no; k++) yb[k] += io->y2[k];
     finalize_rows(c, yb, 0);
   } else {
     finalize_rows(c, io->y2, 0);
     finalize_rows(c, yb, 1);
-    IO_SIMD
+    RPU__SIMD
     for (size_t k = 0; k < no; k++) yb[k] += io->y2[k];
   }
 }
 
 /* Step 1, the DAC: scale, discretise (rint, optionally stochastic), clip,
  * input noise, input asymmetry. */
-IO_CLONES static void prepare_rows(pass_ctx *c) {
+RPU__CLONES_AVX2 static void prepare_rows(pass_ctx *c) {
   rpu__io *io = c->io;
   const rpu_io_params *p = &io->p;
   const int n = io->n_in, count = c->count;
@@ -639,21 +629,21 @@ IO_CLONES static void prepare_rows(pass_ctx *c) {
     const float s = io->scale[b];
     if (sto) {
       rnd = win_row(&w_sr, c, k, n);
-      IO_SIMD
+      RPU__SIMD
       for (int j = 0; j < n; j++) {
         float v = rint_f(xr[j] * s / res + (rnd[j] - 0.5f)) * res;
         v = v > bound ? bound : v;
         u[j] = v < -bound ? -bound : v;
       }
     } else if (res > 0) {
-      IO_SIMD
+      RPU__SIMD
       for (int j = 0; j < n; j++) {
         float v = rint_f(xr[j] * s / res) * res;
         v = v > bound ? bound : v;
         u[j] = v < -bound ? -bound : v;
       }
     } else {
-      IO_SIMD
+      RPU__SIMD
       for (int j = 0; j < n; j++) {
         float v = xr[j] * s;
         v = v > bound ? bound : v;
@@ -662,11 +652,11 @@ IO_CLONES static void prepare_rows(pass_ctx *c) {
     }
     if (noise > 0) {
       rnd = win_row(&w_noise, c, k, n);
-      IO_SIMD
+      RPU__SIMD
       for (int j = 0; j < n; j++) u[j] += noise * rnd[j];
     }
     if (has_asym) {
-      IO_SIMD
+      RPU__SIMD
       for (int j = 0; j < n; j++) u[j] = u[j] < 0 ? u[j] * asym : u[j];
     }
   }
@@ -699,18 +689,18 @@ static void nonideal(pass_ctx *c, const float *u, float *yb, const float *wp,
     /* c_i = sum_j |w_ij||u_j|; a = c n / g; q = a(a(0.05a - 0.2) + 0.5);
      * y_i -= q_i ir sum_j w_ij u_j (1 - (1 - j/n)^2) */
     float *t = io->t, *cur = io->c1, *z = io->c2;
-    IO_SIMD
+    RPU__SIMD
     for (size_t k = 0; k < ni; k++) t[k] = fabsf(u[k]);
     matmul(io, wabs, (size_t)io->cols, t, count, cur, 1.0f);
     for (int k = 0; k < count; k++) {
       const float *ur = u + (size_t)k * (size_t)n_in;
       float *tr = t + (size_t)k * (size_t)n_in;
-      IO_SIMD
+      RPU__SIMD
       for (int j = 0; j < n_in; j++) tr[j] = ur[j] * io->ir_pos[j];
     }
     matmul(io, wp, ldp, t, count, z, (float)p->ir_drop);
     const float a_scale = (float)n_in / (float)p->ir_drop_g_ratio;
-    IO_SIMD
+    RPU__SIMD
     for (size_t k = 0; k < no; k++) {
       float a = a_scale * cur[k];
       yb[k] -= a * (a * (0.05f * a - 0.2f) + 0.5f) * z[k];
@@ -726,12 +716,12 @@ static void nonideal(pass_ctx *c, const float *u, float *yb, const float *wp,
       float *y = yb + (size_t)k * (size_t)n_out;
       const float *vo = io->v_offset;
       if (wmin == 0.0f && rs <= 0) {
-        IO_SIMD
+        RPU__SIMD
         for (int i = 0; i < n_out; i++) y[i] = y[i] * (1.0f - vo[i]);
         continue;
       }
       if (wmin == 0.0f) {
-        IO_SIMD
+        RPU__SIMD
         for (int i = 0; i < n_out; i++) {
           float m = rs * fabsf(y[i]);
           y[i] = (1.0f - vo[i]) * y[i] / (1.0f + (m < cap ? m : cap));
@@ -742,14 +732,14 @@ static void nonideal(pass_ctx *c, const float *u, float *yb, const float *wp,
       for (int j = 0; j < n_in; j++) xs += ur[j];
       const float yref = -wmin * xs;
       if (rs <= 0) {
-        IO_SIMD
+        RPU__SIMD
         for (int i = 0; i < n_out; i++)
           y[i] = y[i] * (1.0f - vo[i]) - vo[i] * (yref * 2.0f);
         continue;
       }
       const float mr = rs * fabsf(yref);
       const float nn = 1.0f + (mr < cap ? mr : cap);
-      IO_SIMD
+      RPU__SIMD
       for (int i = 0; i < n_out; i++) {
         float yp = y[i] + yref;
         float m = rs * fabsf(yp);
@@ -762,7 +752,7 @@ static void nonideal(pass_ctx *c, const float *u, float *yb, const float *wp,
   const float wn = (float)p->w_noise;
   const int pcm = p->w_noise_type == RPU_W_NOISE_PCM_READ;
   if (pcm) { /* y_i += w_noise sqrt(sum_j |w_ij| u_j^2) xi_i */
-    IO_SIMD
+    RPU__SIMD
     for (size_t k = 0; k < ni; k++) io->t[k] = u[k] * u[k];
     matmul(io, wabs, (size_t)io->cols, io->t, count, io->c1, 1.0f);
   }
@@ -780,7 +770,7 @@ static void nonideal(pass_ctx *c, const float *u, float *yb, const float *wp,
       double ss = 0;
       for (int j = 0; j < n_in; j++) ss += (double)ur[j] * ur[j];
       const float sd = wn * (float)sqrt(ss);
-      IO_SIMD
+      RPU__SIMD
       for (int i = 0; i < n_out; i++) y[i] += sd * z[i];
     }
   }
@@ -789,7 +779,7 @@ static void nonideal(pass_ctx *c, const float *u, float *yb, const float *wp,
 /* Step 4, the ADC: non-linearity, output asymmetry, output noise,
  * discretisation, clipping with the bound test.  Sets fail[k] (bound test
  * failed) and adds the saturated outputs to sat[k]. */
-IO_CLONES static void finalize_rows(pass_ctx *c, float *yb, int pass) {
+RPU__CLONES_AVX2 static void finalize_rows(pass_ctx *c, float *yb, int pass) {
   rpu__io *io = c->io;
   const rpu_io_params *p = &io->p;
   const int n = io->n_out, count = c->count;
@@ -807,29 +797,29 @@ IO_CLONES static void finalize_rows(pass_ctx *c, float *yb, int pass) {
     const float *rnd;
     if (io->has_nl) {
       const float *nl = io->nl;
-      IO_SIMD
+      RPU__SIMD
       for (int i = 0; i < n; i++) y[i] = nlf * y[i] / (1.0f + fabsf(nl[i] * y[i]));
     }
     if (has_asym) {
-      IO_SIMD
+      RPU__SIMD
       for (int i = 0; i < n; i++) y[i] = y[i] < 0 ? y[i] * asym : y[i];
     }
     if (io->out_sigma != NULL) {
       const float *sig = io->out_sigma;
       rnd = win_row(&w_noise, c, k, n);
-      IO_SIMD
+      RPU__SIMD
       for (int i = 0; i < n; i++) y[i] += sig[i] * rnd[i];
     } else if (noise > 0) {
       rnd = win_row(&w_noise, c, k, n);
-      IO_SIMD
+      RPU__SIMD
       for (int i = 0; i < n; i++) y[i] += noise * rnd[i];
     }
     if (sto) {
       rnd = win_row(&w_sr, c, k, n);
-      IO_SIMD
+      RPU__SIMD
       for (int i = 0; i < n; i++) y[i] = rint_f(y[i] / res + (rnd[i] - 0.5f)) * res;
     } else if (res > 0) {
-      IO_SIMD
+      RPU__SIMD
       for (int i = 0; i < n; i++) y[i] = rint_f(y[i] / res) * res;
     }
     float hi = 0.0f, lo = 0.0f; /* counts, exact in float up to 2^24 */
@@ -850,7 +840,7 @@ IO_CLONES static void finalize_rows(pass_ctx *c, float *yb, int pass) {
 
 /* SPEC.md §2.5: y = y out_scale / s (forward), y out_scale alpha
  * (backward, scaling only with noise management). */
-IO_CLONES static void commit_row(const rpu__io *io, int b, const float *src, float *y) {
+RPU__CLONES_AVX2 static void commit_row(const rpu__io *io, int b, const float *src, float *y) {
   const int n = io->n_out;
   float *dst = y + (size_t)b * (size_t)n;
   float f = (float)io->p.out_scale;
@@ -859,7 +849,7 @@ IO_CLONES static void commit_row(const rpu__io *io, int b, const float *src, flo
   } else {
     f /= io->scale[b];
   }
-  IO_SIMD
+  RPU__SIMD
   for (int i = 0; i < n; i++) dst[i] = src[i] * f;
 }
 

@@ -31,6 +31,7 @@
 
 #include "core/engine/pulse.h"
 #include "core/util/error.h"
+#include "core/util/simd.h"
 
 /* Popcount kernels: built for plain x86-64 and for CPUs with POPCNT,
  * chosen at load time (never -march=native; same results either way).
@@ -41,14 +42,6 @@
 #define PULSE_CLONES __attribute__((target_clones("default", "popcnt")))
 #else
 #define PULSE_CLONES
-#endif
-/* Loops written for the vectoriser (omp simd): a plain and an AVX2 build,
- * chosen at load time; exact reductions, so the same result either way. */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && \
-    defined(__ELF__) && !defined(__SANITIZE_ADDRESS__)
-#define PULSE_VEC_CLONES __attribute__((target_clones("default", "avx2")))
-#else
-#define PULSE_VEC_CLONES
 #endif
 #ifdef _OPENMP
 #define PULSE_SIMD_UMAX _Pragma("omp simd reduction(max : mx)")
@@ -1130,8 +1123,7 @@ __attribute__((target("avx2"))) static int stoch_lines_avx2(
  * and NaNs are exactly the patterns >= 0x7f800000 — one integer max
  * reduction, which vectorises well.  (With a non-finite value the
  * returned maximum is meaningless; the caller then reports the error.) */
-PULSE_VEC_CLONES static float absmax_checked(const float *v, int n,
-                                             int *bad) {
+RPU__CLONES_AVX2 static float absmax_checked(const float *v, int n, int *bad) {
   uint32_t mx = 0;
   PULSE_SIMD_UMAX
   for (int k = 0; k < n; k++) {

@@ -14,8 +14,15 @@
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && \
     defined(__ELF__) && !defined(__SANITIZE_ADDRESS__)
 #define RPU__CLONES __attribute__((target_clones("default", "avx2", "arch=x86-64-v4")))
+/* For loops over one tile row or column (often 10-50 elements): there the
+ * masked tails of 16-wide AVX-512 code cost more than they gain (rpu-bench
+ * 16x25@4608 analog forward on a Zen 4 VM: 7.7-8.1x the sgemm time with
+ * this set, 9.4-9.8x with the AVX-512 clone added), so those functions
+ * stop at AVX2. */
+#define RPU__CLONES_AVX2 __attribute__((target_clones("default", "avx2")))
 #else
 #define RPU__CLONES
+#define RPU__CLONES_AVX2
 #endif
 
 #ifdef _OPENMP
