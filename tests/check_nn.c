@@ -1101,6 +1101,56 @@ START_TEST(linear_digital_state) {
 }
 END_TEST
 
+/* Saturated outputs (aihwkit's tile wrapper, see core/nn/linear.c): the
+ * backward pass drops the gradient of every tile output with |y| >= 0.999
+ * out_scale out_bound; the update still uses the full gradient.  Perfect
+ * IO and an exact update make every number hand-computable (all dyadic,
+ * so exact in float): W = {1, 0.5; 0.25, -2}, out_bound 1 -> bound 0.999,
+ * x_a = (0.25, 0.5), x_b = (2, 0.25), d_a = (1, 2), d_b = (3, 4).
+ * One tile: y_a = (0.5, -0.9375) (none saturated), y_b = (2.125, 0)
+ * (first saturated) -> dx_a = W^T d_a = (1.5, -3.5), dx_b = W^T (0, 4)
+ * = (1, -8).  Split by inputs (limit 1), each tile its own outputs:
+ * tile 0 (column 0) y_a = (0.25, 0.0625), y_b = (2, 0.5) -> row 0 of b;
+ * tile 1 (column 1) y_a = (0.25, -1) -> row 1 of a, y_b = (0.125, -0.5);
+ * dx_a = (1 + 0.5, 0.5 * 1) = (1.5, 0.5), dx_b = (0.25 * 4, 0.5 * 3 - 2 * 4)
+ * = (1, -6.5).  A floating-point config has no IO, so nothing is dropped:
+ * dx_b = W^T d_b = (4, -6.5).  Update (lr 0.1): W -= 0.1 (d_a x_a^T +
+ * d_b x_b^T) with the full d in every case. */
+#define SAT_CFG(MAP)                                                                \
+  "{\"rpu_config\": \"SingleRPUConfig\", \"device\": {\"type\": "                   \
+  "\"ConstantStepDevice\", \"dw_min_dtod\": 0, \"dw_min_std\": 0, "                 \
+  "\"up_down_dtod\": 0, \"w_max_dtod\": 0, \"w_min_dtod\": 0, \"w_max\": 10, "      \
+  "\"w_min\": -10}, \"forward\": {\"is_perfect\": true, \"out_bound\": 1.0}, "      \
+  "\"backward\": {\"is_perfect\": true}, \"update\": {\"pulse_type\": \"NONE\"}, "  \
+  "\"mapping\": {" MAP "}}"
+START_TEST(linear_saturated_outputs) {
+  static const char *const cfgs[3] = {
+      SAT_CFG(""), SAT_CFG("\"max_input_size\": 1"),
+      "{\"rpu_config\": \"FloatingPointRPUConfig\"}"};
+  static const float want_dx[3][4] = {{1.5f, -3.5f, 1.0f, -8.0f},
+                                      {1.5f, 0.5f, 1.0f, -6.5f},
+                                      {1.5f, -3.5f, 4.0f, -6.5f}};
+  const float w0[4] = {1.0f, 0.5f, 0.25f, -2.0f};
+  const float x[4] = {0.25f, 0.5f, 2.0f, 0.25f}, d[4] = {1.0f, 2.0f, 3.0f, 4.0f};
+  rpu_linear *l = new_linear(cfgs[_i], 2, 2, 0, 1);
+  ck_assert_int_eq(rpu_linear_set_weights(l, w0, NULL), 0);
+  float y[4], dx[4], w[4];
+  ck_assert_int_eq(rpu_linear_forward(l, x, y, 2), 0);
+  ck_assert_int_eq(rpu_linear_backward(l, d, dx, 2), 0);
+  for (int k = 0; k < 4; k++)
+    ck_assert_msg(dx[k] == want_dx[_i][k], "config %d: dx[%d] = %g, expected %g", _i, k,
+                  (double)dx[k], (double)want_dx[_i][k]);
+  ck_assert_int_eq(rpu_linear_update(l, 0.1f), 0);
+  ck_assert_int_eq(rpu_linear_get_weights(l, w, NULL), 0);
+  for (int i = 0; i < 2; i++)
+    for (int j = 0; j < 2; j++) {
+      double e = w0[i * 2 + j] - 0.1 * ((double)d[i] * x[j] + (double)d[2 + i] * x[2 + j]);
+      assert_near(w[i * 2 + j], e, 4 * FLT_EPSILON);
+    }
+  rpu_linear_free(l);
+}
+END_TEST
+
 /* ===== activations and losses: central finite differences ===================
  *
  * With step h = 2^-7 and dyadic points (x +- h exact in float), the central
@@ -1561,6 +1611,7 @@ Suite *suite_nn(void) {
   tcase_add_loop_test(tc, linear_out_scaling, 0, 2);
   tcase_add_test(tc, linear_analog_bias);
   tcase_add_test(tc, linear_digital_state);
+  tcase_add_loop_test(tc, linear_saturated_outputs, 0, 3);
   suite_add_tcase(s, tc);
   tc = tcase_create("math");
   tcase_add_test(tc, activation_gradients);

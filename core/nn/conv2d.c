@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/nn/nn_internal.h"
 #include "core/util/error.h"
 #include "rpu/nn.h"
 
@@ -18,7 +19,6 @@ struct rpu_conv2d {
   size_t patch_cap, prow_cap;
 };
 
-static int grow(float **buf, size_t *cap, size_t need, const char *origin);
 static void im2col(const rpu_conv2d *c, const float *x, float *p);
 static void col2im(const rpu_conv2d *c, const float *p, float *dx);
 
@@ -103,8 +103,9 @@ int rpu_conv2d_forward(rpu_conv2d *c, const float *x, float *y, int n, int h, in
     return rpu__error_set(RPU_EINVAL, origin,
                           "rpu_conv2d_forward: %zu patches exceed the batch limit", rows);
   c->n = 0;
-  if ((rc = grow(&c->patch, &c->patch_cap, rows * K, origin)) != 0) return rc;
-  if ((rc = grow(&c->prow, &c->prow_cap, rows * (size_t)c->c_out, origin)) != 0) return rc;
+  if ((rc = rpu__nn_grow(&c->patch, &c->patch_cap, rows * K, origin)) != 0) return rc;
+  if ((rc = rpu__nn_grow(&c->prow, &c->prow_cap, rows * (size_t)c->c_out, origin)) != 0)
+    return rc;
   c->h = h;
   c->w = w;
   c->ho = ho;
@@ -182,15 +183,6 @@ int rpu_conv2d_set_weights(rpu_conv2d *c, const float *w, const float *bias) {
 }
 
 /* ----- helpers ------------------------------------------------------------ */
-
-static int grow(float **buf, size_t *cap, size_t need, const char *origin) {
-  if (need <= *cap) return 0;
-  float *p = realloc(*buf, need * sizeof(float));
-  if (p == NULL) return rpu__error_set(RPU_ENOMEM, origin, "%s: out of memory", origin);
-  *buf = p;
-  *cap = need;
-  return 0;
-}
 
 /* 1 if the kh x kw window at (h0, w0) lies inside the input (the common
  * case: no per-element bounds checks needed). */

@@ -20,7 +20,14 @@
  * pulses, the device bounds and the weight-scaling max).  A split layer
  * keeps its bias digital whatever digital_bias says: aihwkit's
  * TileModuleArray creates its tiles with bias=False and adds the bias of
- * the array in digital (SPEC.md §7.2). */
+ * the array in digital (SPEC.md §7.2).
+ *
+ * Saturated outputs: like aihwkit's tile wrapper (periphery.py, not in
+ * SPEC.md), the backward pass zeroes the gradient of every tile output
+ * whose forward value reached 0.999 * out_scale * out_bound in real units
+ * (after noise and bound management, before any scale); the update still
+ * sees the full gradient.  Only tiles with forward IO parameters do this
+ * (not floating-point configs), each tile with its own outputs. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +58,10 @@ struct rpu_linear {
   float *sx, *sy;           /* scratch: batch x tile in / out block */
   size_t sx_cap, sy_cap;
   int max_in_sz, max_out_sz;
+  float ob_bound;           /* saturation level of tile outputs; 0: none */
+  float *ob_mask;           /* with ob_bound: n_in x batch x out, 1 = saturated */
+  size_t ob_cap;            /* in floats */
+  int ob_any;               /* some output of the last forward saturated */
 };
 
 /* The scales of one tile: a (mapping) and s (learned), each NULL or one
@@ -61,7 +72,6 @@ typedef struct tile_scales {
   float lr_scale;
 } tile_scales;
 
-static int grow(float **buf, size_t *cap, size_t need, const char *origin);
 static void gather_cols(const float *src, int ld, int off, int n, int batch, float *dst,
                         int dld);
 static void add_cols(const float *src, int sld, int n, int batch, float *dst, int ld,
@@ -78,6 +88,8 @@ static void post_forward(rpu_linear *l, int io, int ii, float *ty, int batch);
 static void scale_block(float *blk, int rows, int cols, double omega, int col,
                         float *alpha);
 static int first_non_finite(const float *v, size_t n);
+static void note_saturated(rpu_linear *l, int io, int ii, const float *ty, int batch);
+static const float *zero_saturated(rpu_linear *l, int io, int ii, const float *td, int batch);
 static rpu_tile *tile_at(const rpu_linear *l, int io, int ii) {
   return l->tiles[(size_t)io * l->n_in + ii];
 }
@@ -118,6 +130,9 @@ int rpu_linear_new(rpu_linear **out, rpu_context *ctx, const rpu_config *cfg,
    * split decision looks at in_features, so the tile may get limit + 1 */
   l->abias = bias && !mp.digital_bias && l->n_in == 1 && l->n_out == 1;
   l->omega = mp.weight_scaling_omega;
+  const rpu_io_params *fwd = rpu_config_forward(cfg);
+  if (fwd != NULL && fwd->out_bound > 0.0 && isfinite(fwd->out_bound))
+    l->ob_bound = (float)(0.999 * fwd->out_scale * fwd->out_bound);
   l->a_col = mp.weight_scaling_columnwise;
   l->lr_comp = mp.weight_scaling_lr_compensation;
   l->s_col = mp.out_scaling_columnwise;
@@ -176,6 +191,7 @@ void rpu_linear_free(rpu_linear *l) {
   free(l->x_saved);
   free(l->d_saved);
   free(l->ys_saved);
+  free(l->ob_mask);
   free(l->sx);
   free(l->sy);
   free(l);
@@ -205,13 +221,16 @@ int rpu_linear_forward(rpu_linear *l, const float *x, float *y, int batch) {
     return rpu__error_set(RPU_EINVAL, origin,
                           "rpu_linear_forward: NULL argument or batch < 1");
   l->x_batch = l->d_batch = 0;
-  int rc = grow(&l->x_saved, &l->x_cap, (size_t)batch * l->in, origin);
+  int rc = rpu__nn_grow(&l->x_saved, &l->x_cap, (size_t)batch * l->in, origin);
   if (rc == 0)
-    rc = grow(&l->sx, &l->sx_cap, (size_t)batch * (l->max_in_sz + l->abias), origin);
-  if (rc == 0) rc = grow(&l->sy, &l->sy_cap, (size_t)batch * l->max_out_sz, origin);
+    rc = rpu__nn_grow(&l->sx, &l->sx_cap, (size_t)batch * (l->max_in_sz + l->abias), origin);
+  if (rc == 0) rc = rpu__nn_grow(&l->sy, &l->sy_cap, (size_t)batch * l->max_out_sz, origin);
   if (rc == 0 && l->s)
-    rc = grow(&l->ys_saved, &l->ys_cap, (size_t)l->n_in * batch * l->out, origin);
+    rc = rpu__nn_grow(&l->ys_saved, &l->ys_cap, (size_t)l->n_in * batch * l->out, origin);
+  if (rc == 0 && l->ob_bound > 0.0f)
+    rc = rpu__nn_grow(&l->ob_mask, &l->ob_cap, (size_t)l->n_in * batch * l->out, origin);
   if (rc != 0) return rc;
+  l->ob_any = 0;
   memcpy(l->x_saved, x, (size_t)batch * l->in * sizeof(float));
   int single = l->n_in == 1 && l->n_out == 1; /* the tile writes y itself */
   if (!single) memset(y, 0, (size_t)batch * l->out * sizeof(float));
@@ -220,6 +239,7 @@ int rpu_linear_forward(rpu_linear *l, const float *x, float *y, int batch) {
       float *ty = single ? y : l->sy;
       rc = rpu_tile_forward(tile_at(l, io, ii), tile_x(l, x, ii, batch), ty, batch);
       if (rc != 0) break;
+      if (l->ob_bound > 0.0f) note_saturated(l, io, ii, ty, batch);
       post_forward(l, io, ii, ty, batch);
       if (!single) add_cols(ty, l->out_sz[io], l->out_sz[io], batch, y, l->out, l->out_off[io]);
     }
@@ -246,7 +266,7 @@ int rpu_linear_backward(rpu_linear *l, const float *d, float *dx, int batch) {
                           "rpu_linear_backward: batch %d differs from the forward's %d",
                           batch, l->x_batch);
   l->d_batch = 0;
-  int rc = grow(&l->d_saved, &l->d_cap, (size_t)batch * l->out, origin);
+  int rc = rpu__nn_grow(&l->d_saved, &l->d_cap, (size_t)batch * l->out, origin);
   if (rc != 0) return rc;
   memcpy(l->d_saved, d, (size_t)batch * l->out * sizeof(float));
   if (dx != NULL) {
@@ -256,7 +276,9 @@ int rpu_linear_backward(rpu_linear *l, const float *d, float *dx, int batch) {
     for (int ii = 0; ii < l->n_in && rc == 0; ii++)
       for (int io = 0; io < l->n_out && rc == 0; io++) {
         float *tx = direct ? dx : l->sx;
-        rc = rpu_tile_backward(tile_at(l, io, ii), tile_d(l, d, io, ii, batch, 0), tx, batch);
+        const float *td = tile_d(l, d, io, ii, batch, 0);
+        if (l->ob_any) td = zero_saturated(l, io, ii, td, batch);
+        rc = rpu_tile_backward(tile_at(l, io, ii), td, tx, batch);
         /* the analog-bias column's gradient is dropped (input constant) */
         if (rc == 0 && !direct)
           add_cols(tx, tile_in(l, ii), l->in_sz[ii], batch, dx, l->in, l->in_off[ii]);
@@ -567,6 +589,39 @@ static const float *tile_d(rpu_linear *l, const float *d, int io, int ii, int ba
   return l->sy;
 }
 
+/* Marks the raw outputs ty (batch x out_sz[io]) of tile (io, ii) at or
+ * beyond +-ob_bound (NaN is not marked, as torch's comparison). */
+static void note_saturated(rpu_linear *l, int io, int ii, const float *ty, int batch) {
+  const int n = l->out_sz[io];
+  const float bound = l->ob_bound;
+  int any = 0;
+  for (int b = 0; b < batch; b++) {
+    const float *row = ty + (size_t)b * n;
+    float *m = l->ob_mask + ((size_t)ii * batch + b) * l->out + l->out_off[io];
+    for (int r = 0; r < n; r++) {
+      int sat = row[r] >= bound || row[r] <= -bound;
+      m[r] = (float)sat;
+      any |= sat;
+    }
+  }
+  l->ob_any |= any;
+}
+
+/* td (batch x out_sz[io], tile_d's result) with the saturated outputs of
+ * tile (io, ii) set to 0, in l->sy (tile_d's scratch, which td may be). */
+static const float *zero_saturated(rpu_linear *l, int io, int ii, const float *td, int batch) {
+  const int n = l->out_sz[io];
+  float *dst = l->sy;
+  if (td != dst) memcpy(dst, td, (size_t)batch * n * sizeof(float));
+  for (int b = 0; b < batch; b++) {
+    const float *m = l->ob_mask + ((size_t)ii * batch + b) * l->out + l->out_off[io];
+    float *row = dst + (size_t)b * n;
+    for (int r = 0; r < n; r++)
+      if (m[r] != 0.0f) row[r] = 0.0f;
+  }
+  return dst;
+}
+
 /* ty (batch x out_sz[io]) <- (ty alpha) s in place, keeping ty alpha for
  * the gradient of s (SPEC.md §7.1 forward post-processing). */
 static void post_forward(rpu_linear *l, int io, int ii, float *ty, int batch) {
@@ -608,7 +663,7 @@ static int first_non_finite(const float *v, size_t n) {
   return rpu__first_non_finite(v, n) < n;
 }
 
-static int grow(float **buf, size_t *cap, size_t need, const char *origin) {
+int rpu__nn_grow(float **buf, size_t *cap, size_t need, const char *origin) {
   if (need <= *cap) return 0;
   float *p = realloc(*buf, need * sizeof(float));
   if (p == NULL) return rpu__error_set(RPU_ENOMEM, origin, "%s: out of memory", origin);

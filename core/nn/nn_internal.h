@@ -2,6 +2,7 @@
 #ifndef RPU_CORE_NN_NN_INTERNAL_H
 #define RPU_CORE_NN_NN_INTERNAL_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* RNG step of weight initialisation in the RPU_RNG_DATA purpose; data
@@ -15,5 +16,9 @@
 int rpu__nn_split_count(int n, int limit);
 /* Offset and size of part i of k parts of n. */
 void rpu__nn_split_part(int n, int k, int i, int *offset, int *size);
+
+/* Grows *buf (capacity *cap floats) to at least `need` floats; RPU_ENOMEM
+ * naming `origin` if it cannot (the old buffer is then kept). */
+int rpu__nn_grow(float **buf, size_t *cap, size_t need, const char *origin);
 
 #endif
