@@ -16,6 +16,11 @@
  * when it covers the whole batch).  All buffers are grown once at the start
  * of a call, so nothing fails half-way.
  *
+ * Threads: noise management and the DAC / ADC row loops share contiguous
+ * row ranges out to the OpenMP threads (from PAR_MIN_ELEMS values on), the
+ * product is blocked by blas.c; every random value is keyed by its
+ * sample's position, so the bits do not depend on the thread count.
+ *
  * Hot loops carry `omp simd` (GCC -O2 only vectorises loops with a
  * constant trip count otherwise); flags are tested outside the loops.
  * no-trapping-math lets GCC turn the selects of rounding and clipping into
@@ -29,6 +34,9 @@
 #endif
 #include <limits.h>
 #include <math.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 
@@ -71,7 +79,9 @@ struct rpu__io {
   float *w_abs, *w_neg, *w_neg_abs;
   /* call workspace (grown, never shrunk) */
   int cap_batch;
-  float *alpha, *scale, *u, *u2, *yc, *y2, *t, *c1, *c2, *scratch;
+  float *alpha, *scale, *u, *u2, *yc, *y2, *t, *c1, *c2;
+  float *scratch;    /* two random windows (rnd_win) per thread */
+  int scratch_teams; /* threads the scratch has windows for */
   int *status, *idx, *idx_next, *fail, *sat;
 };
 
@@ -93,9 +103,15 @@ static int grow_workspace(rpu__io *io, int batch);
 static int refresh_caches(rpu__io *io, const float *w, size_t ld,
                           uint64_t version);
 static void noise_management(rpu__io *io, const float *x, int batch);
+static void nm_range(rpu__io *io, const float *x, int b0, int b1);
 static float np_sum_scale(const rpu__io *io, const float *xr);
 static void run_pass(pass_ctx *c, float *yb);
 static void prepare_rows(pass_ctx *c);
+static void prepare_range(pass_ctx *c, int k0, int k1, float *buf);
+static void finalize_range(pass_ctx *c, float *yb, int pass, int k0, int k1, float *buf);
+static int max_threads(void);
+static int pass_teams(const pass_ctx *c, int row_len);
+static int team_first(int count, int t, int teams);
 static void matmul(const rpu__io *io, const float *w, size_t ld,
                    const float *u, int count, float *yb, float alpha);
 static void nonideal(pass_ctx *c, const float *u, float *yb, const float *wp,
@@ -111,15 +127,17 @@ static void *grow(void *p, size_t n, size_t size, int *ok);
  * n - 1 of their stream, so a run of samples is one contiguous range;
  * the values depend only on the positions, not on how they are drawn). */
 #define RND_WIN 1024 /* floats per window (at least one row) */
+#define PAR_MIN_ELEMS 16384 /* row values below which a pass stays on one thread */
 typedef struct rnd_win {
   rpu_rng_stream s;
   int normal; /* normals, else uniforms */
   float *buf;
   size_t cap;
   int k0, k1; /* rows k0..k1-1 of the pass are in buf */
+  int kend;   /* the caller asks for rows below kend only */
 } rnd_win;
 static void win_init(rnd_win *w, rpu_rng_stream s, int normal, float *buf,
-                     size_t cap);
+                     size_t cap, int kend);
 static const float *win_row(rnd_win *w, const pass_ctx *c, int k, int n);
 static size_t win_half(const rpu__io *io);
 
@@ -407,10 +425,10 @@ static int sample_per_output(rpu__io *io, rpu_rng_cursor *c) {
 /* Grows the call buffers to `batch` samples. */
 static int grow_workspace(rpu__io *io, int batch) {
   int ok = 1;
-  if (io->scratch == NULL) { /* two random windows (rnd_win) */
-    size_t len = (size_t)(io->n_in > io->n_out ? io->n_in : io->n_out);
-    if (len < RND_WIN) len = RND_WIN;
-    io->scratch = grow(NULL, 2 * len, sizeof(float), &ok);
+  int teams = max_threads();
+  if (teams > io->scratch_teams) { /* two random windows (rnd_win) each */
+    io->scratch = grow(io->scratch, 2 * win_half(io) * (size_t)teams, sizeof(float), &ok);
+    if (ok) io->scratch_teams = teams;
   }
   if (ok && batch > io->cap_batch) {
     size_t nb = (size_t)batch, ni = nb * (size_t)io->n_in,
@@ -487,11 +505,11 @@ static int refresh_caches(rpu__io *io, const float *w, size_t ld,
 /* One scan per sample: max |x|, max x, finiteness; then alpha and status.
  * AVERAGE_ABS_MAX runs through the samples in order (the CPU discounts
  * within a batch) and skips non-finite samples. */
-RPU__CLONES_AVX2 static void noise_management(rpu__io *io, const float *x, int batch) {
+RPU__CLONES_AVX2 static void nm_range(rpu__io *io, const float *x, int b0, int b1) {
   const rpu_io_params *p = &io->p;
   const int n = io->n_in;
   const float thres = io->nm_thres;
-  for (int b = 0; b < batch; b++) {
+  for (int b = b0; b < b1; b++) {
     const float *xr = x + (size_t)b * (size_t)n;
     float amax = 0.0f, mx = -INFINITY, chk = 0.0f;
 #ifdef _OPENMP
@@ -538,6 +556,29 @@ RPU__CLONES_AVX2 static void noise_management(rpu__io *io, const float *x, int b
     int zero = io->nm_on && alpha <= 0 && (io->backward || !(p->inp_noise > 0));
     io->status[b] = zero ? S_ZERO : S_ACTIVE;
   }
+}
+
+/* Samples in contiguous ranges over the threads, except AVERAGE_ABS_MAX,
+ * whose running value goes from sample to sample. */
+static void noise_management(rpu__io *io, const float *x, int batch) {
+  int nt = 1;
+  if (io->p.noise_management != RPU_NM_AVERAGE_ABS_MAX &&
+      (size_t)batch * (size_t)io->n_in >= PAR_MIN_ELEMS) {
+    nt = max_threads();
+    size_t most = (size_t)batch * (size_t)io->n_in / (PAR_MIN_ELEMS / 2);
+    if ((size_t)nt > most) nt = (int)most;
+  }
+  if (nt <= 1) {
+    nm_range(io, x, 0, batch);
+    return;
+  }
+#ifdef _OPENMP
+#pragma omp parallel num_threads(nt)
+  {
+    int t = omp_get_thread_num(), tn = omp_get_num_threads();
+    nm_range(io, x, team_first(batch, t, tn), team_first(batch, t + 1, tn));
+  }
+#endif
 }
 
 /* ABS_MAX_NP_SUM (SPEC.md §2.3), also the worst-case BM scale (§2.5). */
@@ -608,20 +649,19 @@ static void run_pass(pass_ctx *c, float *yb) {
 }
 
 /* Step 1, the DAC: scale, discretise (rint, optionally stochastic), clip,
- * input noise, input asymmetry. */
-RPU__CLONES_AVX2 static void prepare_rows(pass_ctx *c) {
+ * input noise, input asymmetry; rows k0..k1-1, random windows in buf. */
+RPU__CLONES_AVX2 static void prepare_range(pass_ctx *c, int k0, int k1, float *buf) {
   rpu__io *io = c->io;
   const rpu_io_params *p = &io->p;
-  const int n = io->n_in, count = c->count;
+  const int n = io->n_in;
   const float res = io->inp_res, bound = io->inp_bound;
   const float noise = (float)p->inp_noise, asym = 1.0f - (float)p->inp_asymmetry;
   const int sto = p->inp_sto_round && res > 0, has_asym = p->inp_asymmetry != 0;
   const size_t half = win_half(io);
   rnd_win w_sr, w_noise;
-  win_init(&w_sr, draw_stream(c, K_INP_SR, 0), 0, io->scratch, half);
-  win_init(&w_noise, draw_stream(c, K_INP_NOISE, 0), 1, io->scratch + half,
-           half);
-  for (int k = 0; k < count; k++) {
+  win_init(&w_sr, draw_stream(c, K_INP_SR, 0), 0, buf, half, k1);
+  win_init(&w_noise, draw_stream(c, K_INP_NOISE, 0), 1, buf + half, half, k1);
+  for (int k = k0; k < k1; k++) {
     const int b = c->idx[k];
     const float *xr = c->x + (size_t)b * (size_t)n;
     float *u = io->u + (size_t)k * (size_t)n;
@@ -660,6 +700,43 @@ RPU__CLONES_AVX2 static void prepare_rows(pass_ctx *c) {
       for (int j = 0; j < n; j++) u[j] = u[j] < 0 ? u[j] * asym : u[j];
     }
   }
+}
+
+/* Steps 1 and 4 over all rows of the pass: contiguous row ranges shared
+ * out to the threads, each with its own random windows.  Every random
+ * value depends on its sample's position only (rnd_win), and rows do not
+ * interact, so the result is the same for any thread count. */
+static void prepare_rows(pass_ctx *c) {
+  const int nt = pass_teams(c, c->io->n_in);
+  if (nt <= 1) {
+    prepare_range(c, 0, c->count, c->io->scratch);
+    return;
+  }
+#ifdef _OPENMP
+#pragma omp parallel num_threads(nt)
+  {
+    int t = omp_get_thread_num(), tn = omp_get_num_threads();
+    prepare_range(c, team_first(c->count, t, tn), team_first(c->count, t + 1, tn),
+                  c->io->scratch + 2 * win_half(c->io) * (size_t)t);
+  }
+#endif
+}
+
+static void finalize_rows(pass_ctx *c, float *yb, int pass) {
+  const int nt = pass_teams(c, c->io->n_out);
+  if (nt <= 1) {
+    finalize_range(c, yb, pass, 0, c->count, c->io->scratch);
+    return;
+  }
+#ifdef _OPENMP
+#pragma omp parallel num_threads(nt)
+  {
+    int t = omp_get_thread_num(), tn = omp_get_num_threads();
+    finalize_range(c, yb, pass, team_first(c->count, t, tn),
+                   team_first(c->count, t + 1, tn),
+                   c->io->scratch + 2 * win_half(c->io) * (size_t)t);
+  }
+#endif
 }
 
 /* Step 2: yb = W u (forward) or W^T u (backward) for `count` rows. */
@@ -779,20 +856,20 @@ static void nonideal(pass_ctx *c, const float *u, float *yb, const float *wp,
 /* Step 4, the ADC: non-linearity, output asymmetry, output noise,
  * discretisation, clipping with the bound test.  Sets fail[k] (bound test
  * failed) and adds the saturated outputs to sat[k]. */
-RPU__CLONES_AVX2 static void finalize_rows(pass_ctx *c, float *yb, int pass) {
+RPU__CLONES_AVX2 static void finalize_range(pass_ctx *c, float *yb, int pass, int k0,
+                                            int k1, float *buf) {
   rpu__io *io = c->io;
   const rpu_io_params *p = &io->p;
-  const int n = io->n_out, count = c->count;
+  const int n = io->n_out;
   const float res = io->out_res, bound = io->out_bound, nlf = io->nlf;
   const float noise = (float)p->out_noise, asym = 1.0f - (float)p->out_asymmetry;
   const int sto = p->out_sto_round && res > 0, has_asym = p->out_asymmetry > 0;
   const int neg_test = p->bm_test_negative_bound;
   const size_t half = win_half(io);
   rnd_win w_noise, w_sr;
-  win_init(&w_noise, draw_stream(c, K_OUT_NOISE, pass), 1, io->scratch, half);
-  win_init(&w_sr, draw_stream(c, K_OUT_SR, pass), 0, io->scratch + half,
-           half);
-  for (int k = 0; k < count; k++) {
+  win_init(&w_noise, draw_stream(c, K_OUT_NOISE, pass), 1, buf, half, k1);
+  win_init(&w_sr, draw_stream(c, K_OUT_SR, pass), 0, buf + half, half, k1);
+  for (int k = k0; k < k1; k++) {
     float *y = yb + (size_t)k * (size_t)n;
     const float *rnd;
     if (io->has_nl) {
@@ -873,6 +950,32 @@ static inline float rint_f(float v) {
   return a < 0x1p23f ? r : v;
 }
 
+/* Threads a call may use (1 inside another parallel region). */
+static int max_threads(void) {
+#ifdef _OPENMP
+  return omp_in_parallel() ? 1 : omp_get_max_threads();
+#else
+  return 1;
+#endif
+}
+
+/* Threads for the row loops of a pass: one below PAR_MIN_ELEMS values
+ * (thread start-up would cost more than it saves), at most one per
+ * scratch team and one per PAR_MIN_ELEMS / 2 values. */
+static int pass_teams(const pass_ctx *c, int row_len) {
+  size_t elems = (size_t)c->count * (size_t)row_len;
+  if (elems < PAR_MIN_ELEMS) return 1;
+  int nt = max_threads();
+  if (nt > c->io->scratch_teams) nt = c->io->scratch_teams;
+  size_t most = elems / (PAR_MIN_ELEMS / 2);
+  return (size_t)nt > most ? (int)most : nt;
+}
+
+/* First row of team t of `teams` over count rows (contiguous ranges). */
+static int team_first(int count, int t, int teams) {
+  return (int)((int64_t)count * t / teams);
+}
+
 /* realloc to n elements of `size` bytes; on failure keeps p and clears ok. */
 static void *grow(void *p, size_t n, size_t size, int *ok) {
   if (!*ok) return p;
@@ -891,12 +994,13 @@ static size_t win_half(const rpu__io *io) {
 }
 
 static void win_init(rnd_win *w, rpu_rng_stream s, int normal, float *buf,
-                     size_t cap) {
+                     size_t cap, int kend) {
   w->s = s;
   w->normal = normal;
   w->buf = buf;
   w->cap = cap;
   w->k0 = w->k1 = 0;
+  w->kend = kend;
 }
 
 /* The n values of row k of the pass (rows are asked for in ascending
@@ -906,7 +1010,7 @@ static const float *win_row(rnd_win *w, const pass_ctx *c, int k, int n) {
   if (k < w->k0 || k >= w->k1) {
     const int maxm = (int)(w->cap / (size_t)n); /* >= 1: cap >= n */
     int m = 1;
-    while (m < maxm && k + m < c->count && c->idx[k + m] == c->idx[k] + m) m++;
+    while (m < maxm && k + m < w->kend && c->idx[k + m] == c->idx[k] + m) m++;
     const uint64_t pos = (uint64_t)c->idx[k] * (uint64_t)n;
     const size_t len = (size_t)m * (size_t)n;
     if (w->normal)
