@@ -44,6 +44,7 @@
 #include "core/util/blas.h"
 #include "core/util/error.h"
 #include "core/util/simd.h"
+#include "core/util/threads.h"
 
 
 
@@ -109,7 +110,6 @@ static void run_pass(pass_ctx *c, float *yb);
 static void prepare_rows(pass_ctx *c);
 static void prepare_range(pass_ctx *c, int k0, int k1, float *buf);
 static void finalize_range(pass_ctx *c, float *yb, int pass, int k0, int k1, float *buf);
-static int max_threads(void);
 static int pass_teams(const pass_ctx *c, int row_len);
 static int team_first(int count, int t, int teams);
 static void matmul(const rpu__io *io, const float *w, size_t ld,
@@ -425,7 +425,7 @@ static int sample_per_output(rpu__io *io, rpu_rng_cursor *c) {
 /* Grows the call buffers to `batch` samples. */
 static int grow_workspace(rpu__io *io, int batch) {
   int ok = 1;
-  int teams = max_threads();
+  int teams = rpu__max_threads();
   if (teams > io->scratch_teams) { /* two random windows (rnd_win) each */
     io->scratch = grow(io->scratch, 2 * win_half(io) * (size_t)teams, sizeof(float), &ok);
     if (ok) io->scratch_teams = teams;
@@ -564,7 +564,7 @@ static void noise_management(rpu__io *io, const float *x, int batch) {
   int nt = 1;
   if (io->p.noise_management != RPU_NM_AVERAGE_ABS_MAX &&
       (size_t)batch * (size_t)io->n_in >= PAR_MIN_ELEMS) {
-    nt = max_threads();
+    nt = rpu__max_threads();
     size_t most = (size_t)batch * (size_t)io->n_in / (PAR_MIN_ELEMS / 2);
     if ((size_t)nt > most) nt = (int)most;
   }
@@ -950,22 +950,13 @@ static inline float rint_f(float v) {
   return a < 0x1p23f ? r : v;
 }
 
-/* Threads a call may use (1 inside another parallel region). */
-static int max_threads(void) {
-#ifdef _OPENMP
-  return omp_in_parallel() ? 1 : omp_get_max_threads();
-#else
-  return 1;
-#endif
-}
-
 /* Threads for the row loops of a pass: one below PAR_MIN_ELEMS values
  * (thread start-up would cost more than it saves), at most one per
  * scratch team and one per PAR_MIN_ELEMS / 2 values. */
 static int pass_teams(const pass_ctx *c, int row_len) {
   size_t elems = (size_t)c->count * (size_t)row_len;
   if (elems < PAR_MIN_ELEMS) return 1;
-  int nt = max_threads();
+  int nt = rpu__max_threads();
   if (nt > c->io->scratch_teams) nt = c->io->scratch_teams;
   size_t most = elems / (PAR_MIN_ELEMS / 2);
   return (size_t)nt > most ? (int)most : nt;

@@ -32,6 +32,7 @@
 #include "core/engine/pulse.h"
 #include "core/util/error.h"
 #include "core/util/simd.h"
+#include "core/util/threads.h"
 
 /* Popcount kernels: built for plain x86-64 and for CPUs with POPCNT,
  * chosen at load time (never -march=native; same results either way).
@@ -177,7 +178,6 @@ static void stoch_lines(const float *src, int n, double scale, int32_t flip,
                         int32_t *sign, uint32_t *thr, int avx2);
 static int have_avx512(void);
 static int have_avx2(void);
-static int max_threads(void);
 static int team_size(void);
 static int thread_num(void);
 static int is_stochastic(int type);
@@ -335,7 +335,7 @@ int rpu__pulse_update(rpu__pulse *p, const rpu_update_params *up,
   if ((rc = make_plans(p, up, x, d, batch, fabs(pc_lr), g, &nw)) < 0)
     return rc;
   double work = (double)w.rows * (double)w.cols * (double)batch;
-  int nt = work >= PAR_MIN_WORK ? max_threads() : 1;
+  int nt = work >= PAR_MIN_WORK ? rpu__max_threads() : 1;
   if (nt > w.rows) nt = w.rows; /* at least one row per thread */
   int block = 1;
   if ((rc = reserve(p, nw, batch, nt, &block)) < 0) return rc;
@@ -1195,14 +1195,6 @@ static int32_t div_round_even(int64_t num, int64_t den) {
   int64_t q = mag / den, r = mag % den;
   if (2 * r > den || (2 * r == den && (q & 1))) q++;
   return (int32_t)(num < 0 ? -q : q);
-}
-
-static int max_threads(void) {
-#ifdef _OPENMP
-  return omp_in_parallel() ? 1 : omp_get_max_threads();
-#else
-  return 1;
-#endif
 }
 
 static int team_size(void) {

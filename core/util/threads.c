@@ -8,6 +8,7 @@
 #include <omp.h>
 #endif
 
+#include "core/util/threads.h"
 #include "rpu/context.h"
 
 static int num_threads; /* 0: not set yet (all cores) */
@@ -27,4 +28,12 @@ void rpu_set_num_threads(int n) {
 
 int rpu_get_num_threads(void) {
   return num_threads > 0 ? num_threads : online_cores();
+}
+
+int rpu__max_threads(void) {
+#ifdef _OPENMP
+  return omp_in_parallel() ? 1 : omp_get_max_threads();
+#else
+  return 1;
+#endif
 }
