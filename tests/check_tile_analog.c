@@ -191,11 +191,14 @@ START_TEST(stochastic_mean_update) {
 }
 END_TEST
 
-/* Same seed => bit-identical weights after 100 sample updates (and the
- * noisy forward passes) with 1 and with 2 threads: every draw is keyed by
- * counter (DESIGN.md §7), never by thread. */
-static void run_training(int threads, const char *device, float *w_out, float *y_out) {
-  enum { OUT = 64, IN = 48, B = 10 };
+/* Same seed => bit-identical weights, forward outputs and backward
+ * gradients after 10 steps of a batch of 400 with 1 and with 2 threads:
+ * every draw is keyed by counter (DESIGN.md §7), never by thread.  The
+ * batch is large enough (400 x 48 and 400 x 64 values) for the IO
+ * pipeline and the pulse engine to split their rows over both threads. */
+enum { TB_OUT = 64, TB_IN = 48, TB_B = 400 };
+static void run_training(int threads, const char *device, float *w_out, float *y_out,
+                         float *dx_out) {
   rpu_set_num_threads(threads);
   rpu_context *ctx = tu_context();
   char json[256];
@@ -203,17 +206,18 @@ static void run_training(int threads, const char *device, float *w_out, float *y
            "{\"rpu_config\": \"SingleRPUConfig\", \"device\": {\"type\": \"%s\"}}", device);
   rpu_config *cfg = tu_config(ctx, json);
   rpu_tile *t = NULL;
-  ck_assert_int_eq(rpu_tile_new(&t, ctx, cfg, OUT, IN, 42), 0);
-  float *x = malloc(sizeof(float) * B * IN), *d = malloc(sizeof(float) * B * OUT);
+  ck_assert_int_eq(rpu_tile_new(&t, ctx, cfg, TB_OUT, TB_IN, 42), 0);
+  float *x = malloc(sizeof(float) * TB_B * TB_IN), *d = malloc(sizeof(float) * TB_B * TB_OUT);
   rpu_rng_stream s = rpu_rng_stream_make(5, 0, RPU_RNG_USER);
   for (int step = 0; step < 10; step++) {
     s.step = (uint32_t)step;
-    rpu_rng_fill_uniform(&s, 0, x, B * IN);
-    rpu_rng_fill_uniform(&s, B * IN, d, B * OUT);
-    for (int k = 0; k < B * IN; k++) x[k] = 2 * x[k] - 1;
-    for (int k = 0; k < B * OUT; k++) d[k] = 2 * d[k] - 1;
-    ck_assert_int_eq(rpu_tile_forward(t, x, y_out, B), 0);
-    ck_assert_int_eq(rpu_tile_update(t, x, d, B, 0.01f), 0);
+    rpu_rng_fill_uniform(&s, 0, x, TB_B * TB_IN);
+    rpu_rng_fill_uniform(&s, TB_B * TB_IN, d, TB_B * TB_OUT);
+    for (int k = 0; k < TB_B * TB_IN; k++) x[k] = 2 * x[k] - 1;
+    for (int k = 0; k < TB_B * TB_OUT; k++) d[k] = (2 * d[k] - 1) * 0.01f;
+    ck_assert_int_eq(rpu_tile_forward(t, x, y_out, TB_B), 0);
+    ck_assert_int_eq(rpu_tile_backward(t, d, dx_out, TB_B), 0);
+    ck_assert_int_eq(rpu_tile_update(t, x, d, TB_B, 0.01f), 0);
   }
   ck_assert_int_eq(rpu_tile_get_weights(t, w_out), 0);
   free(x);
@@ -227,15 +231,28 @@ static void run_training(int threads, const char *device, float *w_out, float *y
 START_TEST(threads_bit_identical) {
   static const char *const devices[] = {"ConstantStepDevice", "SoftBoundsDevice",
                                         "ExpStepDevice"};
-  float w1[64 * 48], w2[64 * 48], y1[10 * 64], y2[10 * 64];
-  run_training(1, devices[_i], w1, y1);
-  run_training(2, devices[_i], w2, y2);
-  ck_assert_mem_eq(w1, w2, sizeof w1);
-  ck_assert_mem_eq(y1, y2, sizeof y1);
-  /* ... and the run did something: weights moved away from their start. */
-  int moved = 0;
-  for (int k = 0; k < 64 * 48; k++) moved += w1[k] != 0.0f;
-  ck_assert_int_gt(moved, 64 * 48 / 2);
+  size_t nw = (size_t)TB_OUT * TB_IN, ny = (size_t)TB_B * TB_OUT, nx = (size_t)TB_B * TB_IN;
+  float *w1 = malloc(sizeof(float) * nw), *w2 = malloc(sizeof(float) * nw);
+  float *y1 = malloc(sizeof(float) * ny), *y2 = malloc(sizeof(float) * ny);
+  float *dx1 = malloc(sizeof(float) * nx), *dx2 = malloc(sizeof(float) * nx);
+  run_training(1, devices[_i], w1, y1, dx1);
+  run_training(2, devices[_i], w2, y2, dx2);
+  ck_assert_mem_eq(w1, w2, sizeof(float) * nw);
+  ck_assert_mem_eq(y1, y2, sizeof(float) * ny);
+  ck_assert_mem_eq(dx1, dx2, sizeof(float) * nx);
+  /* ... and the run did something: weights moved away from their start,
+   * the outputs are not all zero. */
+  size_t moved = 0, live = 0;
+  for (size_t k = 0; k < nw; k++) moved += w1[k] != 0.0f;
+  for (size_t k = 0; k < ny; k++) live += y1[k] != 0.0f;
+  ck_assert_uint_gt(moved, nw / 2);
+  ck_assert_uint_gt(live, ny / 2);
+  free(w1);
+  free(w2);
+  free(y1);
+  free(y2);
+  free(dx1);
+  free(dx2);
 }
 END_TEST
 
