@@ -18,6 +18,10 @@
  * Sign of lr: the reference folds it into both x and d for the dense types
  * (cancelling it) and into d for the sparse ones; rpu uses the direction
  * σ = sign(d_i)·sign(x_j)·sign(lr) of §3.3 for every type (folded into d).
+ *
+ * The bit-mask kernels (thresholds, slot masks, row counts, with their
+ * SIMD variants) live in pulse_kernels.c; this file plans, draws and
+ * threads.
  */
 #include <limits.h>
 #include <math.h>
@@ -30,38 +34,14 @@
 #endif
 
 #include "core/engine/pulse.h"
+#include "core/engine/pulse_kernels.h"
 #include "core/util/error.h"
-#include "core/util/simd.h"
 #include "core/util/threads.h"
-
-/* Popcount kernels: built for plain x86-64 and for CPUs with POPCNT,
- * chosen at load time (never -march=native; same results either way).
- * On CPUs with AVX-512 VPOPCNTDQ the one-word kernel has a vector twin
- * (8 columns per step, compaction by vpcompressd), picked at run time. */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && \
-    defined(__ELF__) && !defined(__SANITIZE_ADDRESS__)
-#define PULSE_CLONES __attribute__((target_clones("default", "popcnt")))
-#else
-#define PULSE_CLONES
-#endif
-#ifdef _OPENMP
-#define PULSE_SIMD_UMAX _Pragma("omp simd reduction(max : mx)")
-#else
-#define PULSE_SIMD_UMAX
-#endif
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && \
-    __GNUC__ >= 8
-#include <immintrin.h>
-#define PULSE_AVX512 1
-#define PULSE_AVX512_TARGET                                                 \
-  __attribute__((target("avx2,avx512f,avx512vl,avx512vpopcntdq")))
-#endif
 
 #define DRAW_CHUNK 4096        /* words per bulk fill (16 KiB per thread) */
 #define PAR_MIN_WORK 65536     /* rows*cols*batch below this: one thread */
 #define BLOCK_BYTES (512u << 10) /* sample slots of one block, about */
 #define GATHER_MAX_BL 16       /* trains up to this: 8 lines per step */
-#define ONE_THRESHOLD (1u << 23) /* rpu__pulse_threshold(1) */
 
 /* What the per-sample phase leaves for the row phase: one slot per sample
  * of the current block (views into a worker's slab). */
@@ -145,39 +125,8 @@ static void collect_x(const rpu__pulse *p, slot *v, const sample_ctx *sc);
 static uint64_t row_update(const rpu__pulse *p, const slot *v,
                            const sample_ctx *sc, int i, int *cols,
                            int32_t *counts, int32_t *dense);
-static uint64_t row_dense_bits(const uint64_t *dm, int nw, int32_t sd,
-                               const uint64_t *masks, const int32_t *sign,
-                               int ncols, int32_t *dense);
-static int row_counts_bits1(uint64_t dm, int32_t sd, const uint64_t *xm,
-                            const int *xcol, const int32_t *xs, int nx,
-                            int *cols, int32_t *counts, uint64_t *total);
-static int row_counts_bitsn(const uint64_t *dm, int nw, int32_t sd,
-                            const uint64_t *xm, const int *xcol,
-                            const int32_t *xs, int nx, int *cols,
-                            int32_t *counts, uint64_t *total);
 static int has_dense(const rpu_device_vtable *vt);
-#ifdef PULSE_AVX512
-static uint64_t row_dense_bits1_avx512(uint64_t dm, int32_t sd,
-                                       const uint64_t *masks,
-                                       const int32_t *sign, int ncols,
-                                       int32_t *dense);
-static uint64_t slot_mask_avx512(const uint32_t *wd, int bl, uint32_t t);
-static void slot_masks8_avx512(const uint32_t *wd, int n, int bl,
-                               const uint32_t *thr, uint64_t *masks);
-static int stoch_lines_avx2(const float *src, int n, double scale,
-                            int32_t flip, int32_t *sign, uint32_t *thr);
-static int row_counts_bits1_avx512(uint64_t dm, int32_t sd, const uint64_t *xm,
-                                   const int *xcol, const int32_t *xs, int nx,
-                                   int *cols, int32_t *counts,
-                                   uint64_t *total);
-#endif
 static int32_t div_round_even(int64_t num, int64_t den);
-static inline uint32_t threshold_of(double p);
-static float absmax_checked(const float *v, int n, int *bad);
-static void stoch_lines(const float *src, int n, double scale, int32_t flip,
-                        int32_t *sign, uint32_t *thr, int avx2);
-static int have_avx512(void);
-static int have_avx2(void);
 static int team_size(void);
 static int thread_num(void);
 static int is_stochastic(int type);
@@ -244,16 +193,8 @@ double rpu__pulse_discretize(double p, double res, int sto_round, float u) {
   return rint(p / res) * res;
 }
 
-uint32_t rpu__pulse_threshold(double p) { return threshold_of(p); }
-
-/* rpu__pulse_threshold, inlined into the hot loops. */
-static inline uint32_t threshold_of(double p) {
-  if (!(p > 0.0)) return 0;
-  double q = p * (double)ONE_THRESHOLD - 0.5; /* T = ceil(q), exact */
-  if (q >= (double)ONE_THRESHOLD) return ONE_THRESHOLD;
-  if (q <= 0.0) return 0;
-  uint32_t t = (uint32_t)q; /* floor; ceil without a libm call */
-  return t + ((double)t < q);
+uint32_t rpu__pulse_threshold(double p) {
+  return rpu__pulse_threshold_inline(p);
 }
 
 int rpu__pulse_type_is_exact(int pulse_type) {
@@ -276,15 +217,15 @@ int rpu__pulse_new(rpu__pulse **out, int rows, int cols) {
   p->rows = rows;
   p->cols = cols;
   p->lines = rows + cols;
-  p->simd = have_avx512();
-  p->avx2 = have_avx2();
+  p->simd = rpu__pulse_have_avx512();
+  p->avx2 = rpu__pulse_have_avx2();
   *out = p; /* slots, plans and scratch come with the first update */
   return 0;
 }
 
 int rpu__pulse_set_simd(rpu__pulse *p, int enable) {
-  p->simd = enable && have_avx512();
-  p->avx2 = enable && have_avx2();
+  p->simd = enable && rpu__pulse_have_avx512();
+  p->avx2 = enable && rpu__pulse_have_avx2();
   return p->simd;
 }
 
@@ -457,8 +398,8 @@ static int make_plans(rpu__pulse *p, const rpu_update_params *up,
     const float *xs = x + (size_t)s * (size_t)p->cols;
     const float *ds = d + (size_t)s * (size_t)p->rows;
     int bad_x = 0, bad_d = 0;
-    double x_max = absmax_checked(xs, p->cols, &bad_x);
-    double d_max = absmax_checked(ds, p->rows, &bad_d);
+    double x_max = rpu__pulse_absmax_checked(xs, p->cols, &bad_x);
+    double d_max = rpu__pulse_absmax_checked(ds, p->rows, &bad_d);
     for (int j = 0; bad_x && j < p->cols; j++) /* find it for the message */
       if (!isfinite(xs[j]))
         return rpu__error_set(RPU_EINVAL, "pulsed update",
@@ -661,13 +602,13 @@ static void lines_prepare(const rpu__pulse *p, slot *v, const sample_ctx *sc,
   if (is_stochastic(type) && !sto && !(sc->res > 0.0)) {
     int lx = l1 < p->cols ? l1 : p->cols; /* x lines: l0..lx-1 */
     if (lx > l0)
-      stoch_lines(sc->x + l0, lx - l0, sc->bl.b, 1, v->sign + l0, v->thr + l0,
-                  sc->avx2);
+      rpu__pulse_stoch_lines(sc->x + l0, lx - l0, sc->bl.b, 1, v->sign + l0,
+                             v->thr + l0, sc->avx2);
     int ld = lx > l0 ? lx : l0; /* d lines: ld..l1-1 */
     if (l1 > ld)
-      stoch_lines(sc->d + (ld - p->cols), l1 - ld, sc->bl.a,
-                  sc->lr_sign < 0.0 ? -1 : 1, v->sign + ld, v->thr + ld,
-                  sc->avx2);
+      rpu__pulse_stoch_lines(sc->d + (ld - p->cols), l1 - ld, sc->bl.a,
+                             sc->lr_sign < 0.0 ? -1 : 1, v->sign + ld,
+                             v->thr + ld, sc->avx2);
     line_masks(p, v, sc, l0, l1, buf);
     return;
   }
@@ -695,7 +636,7 @@ static void lines_prepare(const rpu__pulse *p, slot *v, const sample_ctx *sc,
     } else if (det) {
       v->value[l] = sg * (pp > 1.0 ? 1.0 : pp);
     } else {
-      v->thr[l] = sg != 0 ? threshold_of(pp) : 0u;
+      v->thr[l] = sg != 0 ? rpu__pulse_threshold_inline(pp) : 0u;
     }
   }
   if (is_stochastic(type)) line_masks(p, v, sc, l0, l1, buf);
@@ -729,9 +670,10 @@ static void line_masks(const rpu__pulse *p, slot *v, const sample_ctx *sc,
       int kn = bl - k0 < DRAW_CHUNK ? bl - k0 : DRAW_CHUNK;
       size_t n = bl <= DRAW_CHUNK ? (size_t)(fb - fa) * (size_t)bl : (size_t)kn;
       rpu_rng_fill_u32(&s, (uint64_t)fa * (uint64_t)bl + (uint64_t)k0, buf, n);
-#ifdef PULSE_AVX512
+#ifdef RPU__PULSE_AVX512
       if (nw == 1 && sc->avx512 && bl <= GATHER_MAX_BL) {
-        slot_masks8_avx512(buf, fb - fa, bl, v->thr + fa, v->masks + fa);
+        rpu__pulse_slot_masks8_avx512(buf, fb - fa, bl, v->thr + fa,
+                                      v->masks + fa);
         continue;
       }
 #endif
@@ -741,9 +683,9 @@ static void line_masks(const rpu__pulse *p, slot *v, const sample_ctx *sc,
         const uint32_t *wd = buf + (bl <= DRAW_CHUNK ? (size_t)(l - fa) * bl : 0);
         uint64_t *m = v->masks + (size_t)l * nw;
         if (nw == 1) {
-#ifdef PULSE_AVX512
+#ifdef RPU__PULSE_AVX512
           if (sc->avx512) {
-            m[0] = slot_mask_avx512(wd, bl, t);
+            m[0] = rpu__pulse_slot_mask_avx512(wd, bl, t);
             continue;
           }
 #endif
@@ -831,15 +773,15 @@ static uint64_t row_update(const rpu__pulse *p, const slot *v,
   float *w_row = sc->w.w + (size_t)i * sc->w.ld;
   if (sc->dense && is_stochastic(type)) {
     const uint64_t *dm = v->masks + (size_t)l * sc->nw;
-#ifdef PULSE_AVX512
+#ifdef RPU__PULSE_AVX512
     if (sc->nw == 1 && sc->avx512) {
       if (dm[0] == 0) return 0;
-      total = row_dense_bits1_avx512(dm[0], sd, v->masks, v->sign, p->cols,
-                                     dense);
+      total = rpu__pulse_row_dense_bits1_avx512(dm[0], sd, v->masks, v->sign,
+                                                p->cols, dense);
     } else
 #endif
-      total = row_dense_bits(dm, sc->nw, sd, v->masks, v->sign, p->cols,
-                             dense);
+      total = rpu__pulse_row_dense_bits(dm, sc->nw, sd, v->masks, v->sign,
+                                        p->cols, dense);
     if (total == 0) return 0;
     sc->dev->vt->pulse_row_dense(sc->dev->state, w_row, i, dense, &cur);
     return total;
@@ -848,17 +790,18 @@ static uint64_t row_update(const rpu__pulse *p, const slot *v,
     const uint64_t *dm = v->masks + (size_t)l * sc->nw;
     if (sc->nw == 1) {
       if (dm[0] == 0) return 0;
-#ifdef PULSE_AVX512
+#ifdef RPU__PULSE_AVX512
       if (sc->avx512)
-        n = row_counts_bits1_avx512(dm[0], sd, v->xmask, v->xcol, v->xsign,
-                                    v->nx, cols, counts, &total);
+        n = rpu__pulse_row_counts_bits1_avx512(dm[0], sd, v->xmask, v->xcol,
+                                               v->xsign, v->nx, cols, counts,
+                                               &total);
       else
 #endif
-        n = row_counts_bits1(dm[0], sd, v->xmask, v->xcol, v->xsign, v->nx,
-                             cols, counts, &total);
+        n = rpu__pulse_row_counts_bits1(dm[0], sd, v->xmask, v->xcol, v->xsign,
+                                        v->nx, cols, counts, &total);
     } else {
-      n = row_counts_bitsn(dm, sc->nw, sd, v->xmask, v->xcol, v->xsign,
-                           v->nx, cols, counts, &total);
+      n = rpu__pulse_row_counts_bitsn(dm, sc->nw, sd, v->xmask, v->xcol,
+                                      v->xsign, v->nx, cols, counts, &total);
     }
   } else if (type == RPU_PULSE_MEAN_COUNT) {
     /* c = rint(n_d/BL · n_x), exactly, ties to even (§3.3) */
@@ -892,301 +835,7 @@ static uint64_t row_update(const rpu__pulse *p, const slot *v,
   return total;
 }
 
-/* ----- Kernels ----------------------------------------------------------- */
-
-/* One mask word per line: count = popcount(d & x), signed by the row and
- * column signs (positive = down).  Branch-free compaction: every column
- * is written, the index only advances for a nonzero count. */
-PULSE_CLONES static int row_counts_bits1(uint64_t dm, int32_t sd,
-                                         const uint64_t *xm, const int *xcol,
-                                         const int32_t *xs, int nx, int *cols,
-                                         int32_t *counts, uint64_t *total) {
-  int n = 0;
-  uint64_t sum = 0;
-  for (int k = 0; k < nx; k++) {
-    int32_t c = (int32_t)__builtin_popcountll(dm & xm[k]);
-    cols[n] = xcol[k];
-    counts[n] = c * sd * xs[k];
-    sum += (uint64_t)c;
-    n += c != 0;
-  }
-  *total = sum;
-  return n;
-}
-
-PULSE_CLONES static int row_counts_bitsn(const uint64_t *dm, int nw,
-                                         int32_t sd, const uint64_t *xm,
-                                         const int *xcol, const int32_t *xs,
-                                         int nx, int *cols, int32_t *counts,
-                                         uint64_t *total) {
-  int n = 0;
-  uint64_t sum = 0;
-  for (int k = 0; k < nx; k++) {
-    const uint64_t *m = xm + (size_t)k * nw;
-    int32_t c = 0;
-    for (int q = 0; q < nw; q++) c += (int32_t)__builtin_popcountll(dm[q] & m[q]);
-    cols[n] = xcol[k];
-    counts[n] = c * sd * xs[k];
-    sum += (uint64_t)c;
-    n += c != 0;
-  }
-  *total = sum;
-  return n;
-}
-
-/* Dense counts of a row: for every column j, popcount(d & x_j) signed by
- * the row and column signs (silent columns have an empty mask and sign
- * 0, so they get 0).  Returns the number of pulses. */
-PULSE_CLONES static uint64_t row_dense_bits(const uint64_t *dm, int nw,
-                                            int32_t sd, const uint64_t *masks,
-                                            const int32_t *sign, int ncols,
-                                            int32_t *dense) {
-  uint64_t sum = 0;
-  if (nw == 1) {
-    const uint64_t d0 = dm[0];
-    for (int j = 0; j < ncols; j++) {
-      int32_t c = (int32_t)__builtin_popcountll(d0 & masks[j]);
-      dense[j] = c * sd * sign[j];
-      sum += (uint64_t)c;
-    }
-    return sum;
-  }
-  for (int j = 0; j < ncols; j++) {
-    const uint64_t *m = masks + (size_t)j * nw;
-    int32_t c = 0;
-    for (int q = 0; q < nw; q++) c += (int32_t)__builtin_popcountll(dm[q] & m[q]);
-    dense[j] = c * sd * sign[j];
-    sum += (uint64_t)c;
-  }
-  return sum;
-}
-
-#ifdef PULSE_AVX512
-/* row_dense_bits with one mask word, 8 columns at a time (same output). */
-PULSE_AVX512_TARGET static uint64_t row_dense_bits1_avx512(
-    uint64_t dm, int32_t sd, const uint64_t *masks, const int32_t *sign,
-    int ncols, int32_t *dense) {
-  const __m512i vd = _mm512_set1_epi64((long long)dm);
-  const __m256i vsd = _mm256_set1_epi32(sd);
-  __m256i vsum = _mm256_setzero_si256(); /* <= 64 per lane and step */
-  int j = 0;
-  for (; j + 8 <= ncols; j += 8) {
-    __m512i m =
-        _mm512_and_si512(_mm512_loadu_si512((const void *)(masks + j)), vd);
-    __m256i c = _mm512_cvtepi64_epi32(_mm512_popcnt_epi64(m));
-    vsum = _mm256_add_epi32(vsum, c);
-    __m256i sx = _mm256_loadu_si256((const __m256i *)(const void *)(sign + j));
-    _mm256_storeu_si256((__m256i *)(void *)(dense + j),
-                        _mm256_sign_epi32(_mm256_sign_epi32(c, sx), vsd));
-  }
-  uint32_t lanes[8];
-  _mm256_storeu_si256((__m256i *)(void *)lanes, vsum);
-  uint64_t sum = 0;
-  for (int q = 0; q < 8; q++) sum += lanes[q];
-  for (; j < ncols; j++) {
-    int32_t c = (int32_t)__builtin_popcountll(dm & masks[j]);
-    dense[j] = c * sd * sign[j];
-    sum += (uint64_t)c;
-  }
-  return sum;
-}
-
-/* row_counts_bits1, 8 columns at a time: popcounts of (d & x) as 64-bit
- * lanes narrowed to 32 bits, signs applied with vpsignd, then the nonzero
- * lanes compressed to the front and stored whole (the store never passes
- * column k+8 <= nx, so the buffers need no slack); n advances by the
- * number of nonzero lanes.  Same output as the scalar kernel. */
-PULSE_AVX512_TARGET static int row_counts_bits1_avx512(
-    uint64_t dm, int32_t sd, const uint64_t *xm, const int *xcol,
-    const int32_t *xs, int nx, int *cols, int32_t *counts, uint64_t *total) {
-  const __m512i vd = _mm512_set1_epi64((long long)dm);
-  const __m256i vsd = _mm256_set1_epi32(sd);
-  __m256i vsum = _mm256_setzero_si256(); /* <= 64 per lane and step */
-  int n = 0, k = 0;
-  for (; k + 8 <= nx; k += 8) {
-    __m512i m = _mm512_and_si512(_mm512_loadu_si512((const void *)(xm + k)), vd);
-    __m256i c = _mm512_cvtepi64_epi32(_mm512_popcnt_epi64(m));
-    __mmask8 nz = _mm256_test_epi32_mask(c, c);
-    vsum = _mm256_add_epi32(vsum, c);
-    __m256i sx = _mm256_loadu_si256((const __m256i *)(const void *)(xs + k));
-    __m256i sc = _mm256_sign_epi32(_mm256_sign_epi32(c, sx), vsd);
-    __m256i col = _mm256_loadu_si256((const __m256i *)(const void *)(xcol + k));
-    _mm256_storeu_si256((__m256i *)(void *)(cols + n),
-                        _mm256_maskz_compress_epi32(nz, col));
-    _mm256_storeu_si256((__m256i *)(void *)(counts + n),
-                        _mm256_maskz_compress_epi32(nz, sc));
-    n += __builtin_popcount((unsigned)nz);
-  }
-  uint32_t lanes[8];
-  _mm256_storeu_si256((__m256i *)(void *)lanes, vsum);
-  uint64_t sum = 0;
-  for (int q = 0; q < 8; q++) sum += lanes[q];
-  for (; k < nx; k++) {
-    int32_t c = (int32_t)__builtin_popcountll(dm & xm[k]);
-    cols[n] = xcol[k];
-    counts[n] = c * sd * xs[k];
-    sum += (uint64_t)c;
-    n += c != 0;
-  }
-  *total = sum;
-  return n;
-}
-
-/* The slot mask of one line with bl <= 64 slots: bit k set if
- * (wd[k] >> 9) < t, 16 slots per compare; masked loads never touch words
- * beyond bl. */
-PULSE_AVX512_TARGET static uint64_t slot_mask_avx512(const uint32_t *wd,
-                                                     int bl, uint32_t t) {
-  const __m512i vt = _mm512_set1_epi32((int)t);
-  uint64_t m = 0;
-  for (int k = 0; k < bl; k += 16) {
-    __mmask16 lm = bl - k >= 16 ? (__mmask16)0xffff
-                                : (__mmask16)((1u << (bl - k)) - 1u);
-    __m512i v = _mm512_srli_epi32(_mm512_maskz_loadu_epi32(lm, wd + k), 9);
-    m |= (uint64_t)_mm512_mask_cmplt_epu32_mask(lm, v, vt) << k;
-  }
-  return m;
-}
-
-/* The slot masks of n lines with bl <= 64 slots each, 8 lines per step:
- * the words of line l are wd[l*bl .. l*bl + bl - 1]; slot k of the 8
- * lines is one gather and one compare (bit k of the 8 masks).  Same
- * result as slot_mask_avx512 per line; a threshold 0 gives 0. */
-PULSE_AVX512_TARGET static void slot_masks8_avx512(const uint32_t *wd, int n,
-                                                   int bl,
-                                                   const uint32_t *thr,
-                                                   uint64_t *masks) {
-  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-  const __m256i vbl = _mm256_set1_epi32(bl), one = _mm256_set1_epi32(1);
-  for (int l = 0; l < n; l += 8) {
-    const __mmask8 lm =
-        n - l >= 8 ? (__mmask8)0xff : (__mmask8)((1u << (n - l)) - 1u);
-    const __m256i t = _mm256_maskz_loadu_epi32(lm, thr + l);
-    __m256i idx = _mm256_mullo_epi32(
-        _mm256_add_epi32(lane, _mm256_set1_epi32(l)), vbl);
-    __m512i acc = _mm512_setzero_si512(), bit = _mm512_set1_epi64(1);
-    for (int k = 0; k < bl; k++) {
-      __m256i w = _mm256_mmask_i32gather_epi32(_mm256_setzero_si256(), lm,
-                                               idx, (const int *)wd, 4);
-      __mmask8 c =
-          _mm256_mask_cmplt_epu32_mask(lm, _mm256_srli_epi32(w, 9), t);
-      acc = _mm512_mask_or_epi64(acc, c, acc, bit);
-      bit = _mm512_slli_epi64(bit, 1);
-      idx = _mm256_add_epi32(idx, one);
-    }
-    _mm512_mask_storeu_epi64(masks + l, lm, acc);
-  }
-}
-
-/* stoch_lines, four lines per step; returns the lines done (a multiple of
- * 4), the caller does the rest. */
-__attribute__((target("avx2"))) static int stoch_lines_avx2(
-    const float *src, int n, double scale, int32_t flip, int32_t *sign,
-    uint32_t *thr) {
-  const __m256d vs = _mm256_set1_pd(scale), zero = _mm256_setzero_pd();
-  const __m256d one = _mm256_set1_pd((double)ONE_THRESHOLD);
-  const __m256d half = _mm256_set1_pd(0.5);
-  const __m128 absmask = _mm_castsi128_ps(_mm_set1_epi32(0x7fffffff));
-  const __m128i vflip = _mm_set1_epi32(flip);
-  int k = 0;
-  for (; k + 4 <= n; k += 4) {
-    __m128 v = _mm_loadu_ps(src + k);
-    __m256d pp = _mm256_mul_pd(_mm256_cvtps_pd(_mm_and_ps(v, absmask)), vs);
-    __m256d q = _mm256_sub_pd(_mm256_mul_pd(pp, one), half);
-    q = _mm256_min_pd(_mm256_max_pd(q, zero), one);
-    __m128i t = _mm256_cvttpd_epi32(q);
-    __m256d lt = _mm256_cmp_pd(_mm256_cvtepi32_pd(t), q, _CMP_LT_OQ);
-    __m256d pos = _mm256_cmp_pd(pp, zero, _CMP_GT_OQ);
-    /* the 64-bit compare masks narrowed to 32 bits (even words) */
-    __m128 ltn = _mm_shuffle_ps(_mm_castpd_ps(_mm256_castpd256_pd128(lt)),
-                                _mm_castpd_ps(_mm256_extractf128_pd(lt, 1)),
-                                _MM_SHUFFLE(2, 0, 2, 0));
-    __m128 posn = _mm_shuffle_ps(_mm_castpd_ps(_mm256_castpd256_pd128(pos)),
-                                 _mm_castpd_ps(_mm256_extractf128_pd(pos, 1)),
-                                 _MM_SHUFFLE(2, 0, 2, 0));
-    t = _mm_sub_epi32(t, _mm_castps_si128(ltn)); /* mask -1: +1 */
-    __m128i sg = _mm_sub_epi32(_mm_castps_si128(_mm_cmplt_ps(v, _mm_setzero_ps())),
-                               _mm_castps_si128(_mm_cmpgt_ps(v, _mm_setzero_ps())));
-    sg = _mm_and_si128(_mm_sign_epi32(sg, vflip), _mm_castps_si128(posn));
-    _mm_storeu_si128((__m128i *)(void *)(sign + k), sg);
-    _mm_storeu_si128((__m128i *)(void *)(thr + k), t);
-  }
-  return k;
-}
-#endif
-
 /* ----- Helpers ----------------------------------------------------------- */
-
-/* max |v_k| (as float: exact), and *bad = some v_k is not finite.  On
- * the bit patterns with the sign cleared: for finite floats the unsigned
- * order of those is the order of |v| (IEEE 754 layout), and infinities
- * and NaNs are exactly the patterns >= 0x7f800000 — one integer max
- * reduction, which vectorises well.  (With a non-finite value the
- * returned maximum is meaningless; the caller then reports the error.) */
-RPU__CLONES_AVX2 static float absmax_checked(const float *v, int n, int *bad) {
-  uint32_t mx = 0;
-  PULSE_SIMD_UMAX
-  for (int k = 0; k < n; k++) {
-    uint32_t b;
-    memcpy(&b, &v[k], sizeof b);
-    b &= 0x7fffffffu;
-    mx = b > mx ? b : mx;
-  }
-  *bad = mx >= 0x7f800000u;
-  float f;
-  memcpy(&f, &mx, sizeof f);
-  return f;
-}
-
-/* Sign and threshold of n lines with values src, probability
- * p = scale |v| (no discretisation): sign 0 for a silent line (p = 0),
- * flip folds sign(lr) into d lines; threshold_of(p) each.  With AVX2 four
- * lines per step, branch-free: q = p 2^23 - 1/2 clamped to [0, 2^23],
- * then ceil q = trunc q + (trunc q < q) — threshold_of's value (p 2^23 is
- * exact, so the operations are the same; p is finite here). */
-static void stoch_lines(const float *src, int n, double scale, int32_t flip,
-                        int32_t *sign, uint32_t *thr, int avx2) {
-  int k = 0;
-#ifdef PULSE_AVX512
-  if (avx2) k = stoch_lines_avx2(src, n, scale, flip, sign, thr);
-#endif
-  for (; k < n; k++) {
-    float val = src[k];
-    double pp = scale * fabs((double)val);
-    int32_t sg = (val > 0.0f) - (val < 0.0f);
-    sign[k] = pp > 0.0 ? flip * sg : 0;
-    thr[k] = threshold_of(pp);
-  }
-}
-
-/* Whether the AVX-512 kernel may run here (under valgrind the CPU reports
- * no AVX-512 and the scalar kernel runs). */
-static int have_avx512(void) {
-#ifdef PULSE_AVX512
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512f") &&
-         __builtin_cpu_supports("avx512vl") &&
-         __builtin_cpu_supports("avx512vpopcntdq");
-#else
-  return 0;
-#endif
-}
-
-/* Whether the AVX2 kernels may run (cached: the CPU does not change). */
-static int have_avx2(void) {
-#ifdef PULSE_AVX512
-  static int known = -1;
-  int h = __atomic_load_n(&known, __ATOMIC_RELAXED);
-  if (h < 0) {
-    __builtin_cpu_init();
-    h = __builtin_cpu_supports("avx2") != 0;
-    __atomic_store_n(&known, h, __ATOMIC_RELAXED);
-  }
-  return h;
-#else
-  return 0;
-#endif
-}
 
 /* num/den rounded to nearest, ties to even (rint of the exact quotient);
  * den > 0, |result| <= |num|. */
