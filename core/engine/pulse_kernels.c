@@ -1,5 +1,5 @@
 /* The bit-mask kernels of the pulsed update engine (see pulse_kernels.h;
- * SPEC.md §3.3).  Moved out of pulse.c so that the engine's planning and
+ * SPEC.md §3.3), apart from pulse.c so that the engine's planning and
  * threading and these SIMD kernels are read and changed separately; every
  * kernel is called per line block or per row, never per element, so the
  * call across files costs nothing measurable (the clones and target
@@ -35,8 +35,7 @@ static int stoch_lines_avx2(const float *src, int n, double scale, int32_t flip,
                             int32_t *sign, uint32_t *thr);
 #endif
 
-/* ----- Row kernels -----------------------------------------------------------
- */
+/* ----- Row kernels ------------------------------------------------------ */
 
 /* One mask word per line: count = popcount(d & x), signed by the row and
  * column signs (positive = down).  Branch-free compaction: every column
@@ -281,10 +280,11 @@ RPU__CLONES_AVX2 float rpu__pulse_absmax_checked(const float *v, int n,
 
 /* Sign and threshold of n lines with values src, probability
  * p = scale |v| (no discretisation): sign 0 for a silent line (p = 0),
- * flip folds sign(lr) into d lines; rpu__pulse_threshold_inline(p) each.  With
- * AVX2 four lines per step, branch-free: q = p 2^23 - 1/2 clamped to [0, 2^23],
- * then ceil q = trunc q + (trunc q < q) — rpu__pulse_threshold_inline's value
- * (p 2^23 is exact, so the operations are the same; p is finite here). */
+ * flip folds sign(lr) into d lines; rpu__pulse_threshold_inline(p) each.
+ * With AVX2 four lines per step, branch-free: q = p 2^23 - 1/2 clamped to
+ * [0, 2^23], then ceil q = trunc q + (trunc q < q) — the inline
+ * threshold's value (p 2^23 is exact, so the operations are the same; p is
+ * finite here). */
 void rpu__pulse_stoch_lines(const float *src, int n, double scale, int32_t flip,
                             int32_t *sign, uint32_t *thr, int avx2) {
   int k = 0;
