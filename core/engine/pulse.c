@@ -36,6 +36,7 @@
 #include "core/engine/pulse.h"
 #include "core/engine/pulse_kernels.h"
 #include "core/util/error.h"
+#include "core/util/finite.h"
 #include "core/util/threads.h"
 
 #define DRAW_CHUNK 4096        /* words per bulk fill (16 KiB per thread) */
@@ -398,8 +399,8 @@ static int make_plans(rpu__pulse *p, const rpu_update_params *up,
     const float *xs = x + (size_t)s * (size_t)p->cols;
     const float *ds = d + (size_t)s * (size_t)p->rows;
     int bad_x = 0, bad_d = 0;
-    double x_max = rpu__pulse_absmax_checked(xs, p->cols, &bad_x);
-    double d_max = rpu__pulse_absmax_checked(ds, p->rows, &bad_d);
+    double x_max = rpu__abs_max_checked(xs, (size_t)p->cols, &bad_x);
+    double d_max = rpu__abs_max_checked(ds, (size_t)p->rows, &bad_d);
     for (int j = 0; bad_x && j < p->cols; j++) /* find it for the message */
       if (!isfinite(xs[j]))
         return rpu__error_set(RPU_EINVAL, "pulsed update",

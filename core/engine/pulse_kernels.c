@@ -6,7 +6,6 @@
  * functions could not be inlined into pulse.c anyway). */
 #include <math.h>
 #include <stdint.h>
-#include <string.h>
 
 #include "core/engine/pulse_kernels.h"
 #include "core/util/simd.h"
@@ -20,11 +19,6 @@
 #define KERNEL_CLONES __attribute__((target_clones("default", "popcnt")))
 #else
 #define KERNEL_CLONES
-#endif
-#ifdef _OPENMP
-#define KERNEL_SIMD_UMAX _Pragma("omp simd reduction(max : mx)")
-#else
-#define KERNEL_SIMD_UMAX
 #endif
 #ifdef RPU__PULSE_AVX512
 #include <immintrin.h>
@@ -255,28 +249,6 @@ __attribute__((target("avx2"))) static int stoch_lines_avx2(const float *src,
   return k;
 }
 #endif
-
-/* max |v_k| (as float: exact), and *bad = some v_k is not finite.  On
- * the bit patterns with the sign cleared: for finite floats the unsigned
- * order of those is the order of |v| (IEEE 754 layout), and infinities
- * and NaNs are exactly the patterns >= 0x7f800000 — one integer max
- * reduction, which vectorises well.  (With a non-finite value the
- * returned maximum is meaningless; the caller then reports the error.) */
-RPU__CLONES_AVX2 float rpu__pulse_absmax_checked(const float *v, int n,
-                                                 int *bad) {
-  uint32_t mx = 0;
-  KERNEL_SIMD_UMAX
-  for (int k = 0; k < n; k++) {
-    uint32_t b;
-    memcpy(&b, &v[k], sizeof b);
-    b &= 0x7fffffffu;
-    mx = b > mx ? b : mx;
-  }
-  *bad = mx >= 0x7f800000u;
-  float f;
-  memcpy(&f, &mx, sizeof f);
-  return f;
-}
 
 /* Sign and threshold of n lines with values src, probability
  * p = scale |v| (no discretisation): sign 0 for a silent line (p = 0),

@@ -38,10 +38,6 @@ static inline uint32_t rpu__pulse_threshold_inline(double p) {
 int rpu__pulse_have_avx512(void);
 int rpu__pulse_have_avx2(void);
 
-/* max |v_k| over n values, and *bad = some v_k is not finite (then the
- * returned maximum is meaningless). */
-float rpu__pulse_absmax_checked(const float *v, int n, int *bad);
-
 /* Sign and threshold of n lines with values src and probability
  * p = scale |v| (no discretisation): sign 0 for a silent line (p = 0),
  * otherwise flip * sign(v) (flip folds sign(lr) into d lines); thr the
